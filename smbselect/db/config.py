@@ -1,0 +1,49 @@
+"""Connection config for tortoise, built from a database URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.backends.base.config_generator import expand_db_url
+
+MODELS_MODULE = "smbselect.db.models"
+MIGRATIONS_MODULE = "smbselect.db.migrations"
+APP_LABEL = "models"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The tortoise config dict for ``database_url`` (sqlite://FILE or postgres://...).
+
+    SQLite gets a busy timeout so that concurrent writers (several requests, the mail
+    relay) wait for each other instead of failing with "database is locked".
+    """
+    connection = expand_db_url(database_url)
+    if connection["engine"].endswith(".sqlite"):
+        connection["credentials"].setdefault("busy_timeout", 10000)
+        connection["credentials"].setdefault("synchronous", "NORMAL")
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            APP_LABEL: {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def is_sqlite(database_url: str) -> bool:
+    return database_url.startswith("sqlite")
+
+
+def _cli_config() -> dict[str, Any]:
+    """Config for tortoise's own CLI (``tortoise -c smbselect.db.config.TORTOISE_ORM ...``)."""
+    import os
+
+    return tortoise_config(os.environ.get("SMBSELECT_DATABASE_URL", "sqlite://smbselect.sqlite3"))
+
+
+TORTOISE_ORM = _cli_config()
