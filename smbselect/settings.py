@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     password_reset_ttl_minutes: int = 60
     invitation_ttl_days: int = 30
     max_concurrent_hashes: int = 4
-    mail_max_attempts: int = 8
+    mail_max_attempts: int = 14
     mail_poll_seconds: float = 2.0
 
     @field_validator("cors_origins", "plugins", mode="before")

@@ -1,0 +1,41 @@
+"""The per-request context handed to every resolver (and built by tests and the CLI too).
+
+Plain Python: resolvers receive it without knowing about GraphQL or HTTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from smbselect.db.enums import UserRole
+from smbselect.db.models import User
+from smbselect.settings import Settings
+
+if TYPE_CHECKING:
+    from smbselect.plugins.manager import Plugins
+
+
+@dataclass
+class Context:
+    """Who is asking, with what settings and plugins; per-request caches live in ``cache``."""
+
+    settings: Settings
+    plugins: Plugins
+    user: User | None = None
+    session_id: int | None = None
+    client_ip: str | None = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    cache: dict[Any, Any] = field(default_factory=dict)
+    # Set by the HTTP layer; strawberry reads these two attributes.
+    request: Any = None
+    response: Any = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.role == UserRole.ADMIN
+
+    @property
+    def is_partner(self) -> bool:
+        return self.user is not None and self.user.role == UserRole.PARTNER

@@ -1,0 +1,171 @@
+"""Accounts: login, sessions, password change and reset.
+
+One message for a wrong password, an unknown user and an inactive user, and the same
+answer to a reset request whether or not the account exists: nothing here tells an
+outsider which usernames exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from tortoise.transactions import in_transaction
+
+from smbselect.context import Context
+from smbselect.db.models import PasswordResetToken, Session, User
+from smbselect.errors import DomainError, ErrorCode
+from smbselect.mail.outbox import queue_email
+from smbselect.mail.render import render_email
+from smbselect.resolvers.access import require_user
+from smbselect.security import (
+    hash_password,
+    new_token,
+    password_problem,
+    token_hash,
+    verify_password,
+)
+
+LOGIN_FAILED = "The username or password is not correct."
+RESET_INVALID = "This password reset link is invalid or has expired. Ask for a new one."
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def normalise_login(text: str) -> str:
+    return text.strip().casefold()
+
+
+async def find_login_user(login: str) -> User | None:
+    """The user a login name (username or email) names, active or not."""
+    key = normalise_login(login)
+    if not key:
+        return None
+    field = "email" if "@" in key else "username"
+    return await User.get_or_none(**{field: key})
+
+
+async def start_session(ctx: Context, user: User, using_db=None) -> LoginResult:  # type: ignore[no-untyped-def]
+    token = new_token()
+    expires = now() + timedelta(hours=ctx.settings.session_ttl_hours)
+    await Session.create(user=user, token_hash=token_hash(token), expires_at=expires, using_db=using_db)
+    return LoginResult(token, expires, user)
+
+
+async def login(ctx: Context, username: str, password: str) -> LoginResult:
+    user = await find_login_user(username)
+    ok = await verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        raise DomainError.one(ErrorCode.INVALID, LOGIN_FAILED)
+    return await start_session(ctx, user)
+
+
+async def authenticate(token: str | None) -> tuple[User, int] | None:
+    """The active user and session id of a bearer token, or None (unknown, expired, inactive)."""
+    if not token or len(token) > 200:
+        return None
+    session = await Session.get_or_none(token_hash=token_hash(token)).prefetch_related("user")
+    if session is None or session.expires_at <= now() or not session.user.active:
+        return None
+    return session.user, session.id
+
+
+async def logout(ctx: Context) -> None:
+    require_user(ctx)
+    if ctx.session_id is not None:
+        await Session.filter(id=ctx.session_id).delete()
+
+
+async def end_all_sessions(user_id: int, keep_session_id: int | None = None, using_db=None) -> int:  # type: ignore[no-untyped-def]
+    query = Session.filter(user_id=user_id)
+    if keep_session_id is not None:
+        query = query.exclude(id=keep_session_id)
+    return await query.using_db(using_db).delete()
+
+
+async def password_change(ctx: Context, current_password: str, new_password: str) -> None:
+    """Change one's own password; every other session of the user ends."""
+    user = require_user(ctx)
+    if not await verify_password(user.password_hash, current_password):
+        raise DomainError.one(
+            ErrorCode.INVALID, "The current password is not correct.", ["input", "currentPassword"]
+        )
+    if problem := password_problem(new_password):
+        raise DomainError.one(ErrorCode.INVALID, problem, ["input", "newPassword"])
+    new_hash = await hash_password(new_password)
+    async with in_transaction() as conn:
+        await User.filter(id=user.id).using_db(conn).update(password_hash=new_hash)
+        await end_all_sessions(user.id, keep_session_id=ctx.session_id, using_db=conn)
+
+
+async def password_reset_request(ctx: Context, login_name: str) -> None:
+    """Email a reset link to an active account; do the same nothing-visible otherwise."""
+    user = await find_login_user(login_name)
+    if user is None or not user.active:
+        return
+    token = new_token()
+    minutes = ctx.settings.password_reset_ttl_minutes
+    link = f"{ctx.settings.app_url}/password-reset/{token}"
+    mail = render_email(
+        "password_reset",
+        name=user.name,
+        username=user.username,
+        reset_url=link,
+        valid_minutes=minutes,
+        support_email=ctx.settings.support_email,
+    )
+    async with in_transaction() as conn:
+        await PasswordResetToken.create(
+            user=user,
+            token_hash=token_hash(token),
+            expires_at=now() + timedelta(minutes=minutes),
+            using_db=conn,
+        )
+        await queue_email(
+            to=[user.email],
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            kind="password_reset",
+            settings=ctx.settings,
+            using_db=conn,
+        )
+
+
+async def password_reset(ctx: Context, token: str, new_password: str) -> None:
+    """Set a new password from an emailed link: single use; ends every session of the user."""
+    if problem := password_problem(new_password):
+        raise DomainError.one(ErrorCode.INVALID, problem, ["input", "newPassword"])
+    row = await PasswordResetToken.get_or_none(token_hash=token_hash(token or ""))
+    if row is None or row.used_at is not None or row.expires_at <= now():
+        raise DomainError.one(ErrorCode.INVALID, RESET_INVALID, ["input", "token"])
+    new_hash = await hash_password(new_password)
+    async with in_transaction() as conn:
+        # Conditional update: of two racing uses of one link, only one wins.
+        claimed = await PasswordResetToken.filter(id=row.id, used_at=None).using_db(conn).update(
+            used_at=now()
+        )
+        if claimed != 1:
+            raise DomainError.one(ErrorCode.INVALID, RESET_INVALID, ["input", "token"])
+        await User.filter(id=row.user_id, active=True).using_db(conn).update(password_hash=new_hash)
+        await end_all_sessions(row.user_id, using_db=conn)
+
+
+async def session_revoke(ctx: Context, user_id: int | None) -> int:
+    """Admin: end every session of a user."""
+    from smbselect.errors import not_found
+    from smbselect.resolvers.access import require_admin
+
+    require_admin(ctx)
+    if user_id is None or not await User.exists(id=user_id):
+        raise not_found(["input", "userId"])
+    return await end_all_sessions(user_id)

@@ -1,0 +1,135 @@
+"""Per-request batch loaders: every nested list of a page is fetched in one query.
+
+A tiny DataLoader (strawberry's lives in the schema layer, which resolvers may not import):
+keys asked for in the same event-loop turn are loaded together, and results are cached
+for the rest of the request in ``Context.cache``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, Generic, TypeVar
+
+from smbselect.context import Context
+from smbselect.db.models import (
+    Certification,
+    Location,
+    LocationMember,
+    LocationStaff,
+    Partner,
+    User,
+)
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class BatchLoader(Generic[K, V]):
+    def __init__(self, batch: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
+        self._batch = batch
+        self._cache: dict[K, asyncio.Future[V]] = {}
+        self._pending: list[K] = []
+
+    def load(self, key: K) -> Awaitable[V]:
+        if key in self._cache:
+            return self._cache[key]
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._cache[key] = future
+        self._pending.append(key)
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._dispatch()))
+        return future
+
+    async def load_many(self, keys: Sequence[K]) -> list[V]:
+        return list(await asyncio.gather(*(self.load(k) for k in keys)))
+
+    async def _dispatch(self) -> None:
+        keys, self._pending = self._pending, []
+        try:
+            values = await self._batch(keys)
+        except Exception as exc:  # every waiter sees the failure
+            for key in keys:
+                self._cache.pop(key).set_exception(exc)
+            return
+        for key, value in zip(keys, values, strict=True):
+            self._cache[key].set_result(value)
+
+
+def loader(ctx: Context, name: str, batch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> BatchLoader[Any, Any]:
+    key = ("loader", name)
+    if key not in ctx.cache:
+        ctx.cache[key] = BatchLoader(batch)
+    return ctx.cache[key]
+
+
+async def _by_id(model: type[Any], ids: list[int]) -> list[Any]:
+    rows = {r.id: r for r in await model.filter(id__in=ids)}
+    return [rows.get(i) for i in ids]
+
+
+async def _grouped(rows: Sequence[Any], key: str, ids: list[int]) -> list[list[Any]]:
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        groups[getattr(row, key)].append(row)
+    return [groups.get(i, []) for i in ids]
+
+
+def partner_by_id(ctx: Context) -> BatchLoader[int, Partner | None]:
+    return loader(ctx, "partner_by_id", lambda ids: _by_id(Partner, ids))
+
+
+def location_by_id(ctx: Context) -> BatchLoader[int, Location | None]:
+    return loader(ctx, "location_by_id", lambda ids: _by_id(Location, ids))
+
+
+def user_by_id(ctx: Context) -> BatchLoader[int, User | None]:
+    return loader(ctx, "user_by_id", lambda ids: _by_id(User, ids))
+
+
+def locations_of_partner(ctx: Context) -> BatchLoader[int, list[Location]]:
+    async def batch(ids: list[int]) -> list[list[Location]]:
+        rows = await Location.filter(partner_id__in=ids).order_by("name_fold", "id")
+        return await _grouped(rows, "partner_id", ids)
+
+    return loader(ctx, "locations_of_partner", batch)
+
+
+def _links(model: type[LocationMember] | type[LocationStaff], by: str, other: str,
+           target: type[Any], order: str) -> Callable[[list[int]], Awaitable[list[list[Any]]]]:
+    async def batch(ids: list[int]) -> list[list[Any]]:
+        pairs = await model.filter(**{f"{by}__in": ids}).values_list(by, other)
+        keys_by_target: dict[int, list[int]] = defaultdict(list)
+        for key, other_id in pairs:
+            keys_by_target[other_id].append(key)
+        groups: dict[int, list[Any]] = defaultdict(list)
+        for row in await target.filter(id__in=list(keys_by_target)).order_by(order, "id"):
+            for key in keys_by_target[row.id]:
+                groups[key].append(row)
+        return [groups.get(i, []) for i in ids]
+
+    return batch
+
+
+def member_locations(ctx: Context) -> BatchLoader[int, list[Location]]:
+    """Locations each user acts for."""
+    return loader(ctx, "member_locations", _links(LocationMember, "user_id", "location_id", Location, "name_fold"))
+
+
+def staff_locations(ctx: Context) -> BatchLoader[int, list[Location]]:
+    """Locations where each user is staff."""
+    return loader(ctx, "staff_locations", _links(LocationStaff, "user_id", "location_id", Location, "name_fold"))
+
+
+def location_members(ctx: Context) -> BatchLoader[int, list[User]]:
+    """Users who act for each location."""
+    return loader(ctx, "location_members", _links(LocationMember, "location_id", "user_id", User, "search_fold"))
+
+
+def certifications_of(ctx: Context) -> BatchLoader[int, list[Certification]]:
+    async def batch(ids: list[int]) -> list[list[Certification]]:
+        rows = await Certification.filter(user_id__in=ids).order_by("code")
+        return await _grouped(rows, "user_id", ids)
+
+    return loader(ctx, "certifications_of", batch)

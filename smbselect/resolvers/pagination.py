@@ -1,0 +1,72 @@
+"""Keyset pagination: pages are cut at (sort key, id), so cursors stay stable while rows are
+added, and a page costs the same whatever its depth (no OFFSET scans)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from smbselect.errors import BadRequest
+
+M = TypeVar("M", bound=Model)
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class Page(Generic[M]):
+    """One page of rows, their cursors, and the unpaged query (for totalCount, on demand)."""
+
+    items: list[M]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    unpaged: QuerySet[M]
+
+    async def total_count(self) -> int:
+        return await self.unpaged.count()
+
+
+def _encode(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, size: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest("The cursor 'after' is not valid.") from exc
+    if not isinstance(values, list) or len(values) != size:
+        raise BadRequest("The cursor 'after' is not valid.")
+    return values
+
+
+def check_first(first: int | None, default: int) -> int:
+    size = default if first is None else first
+    if size < 0 or size > MAX_PAGE_SIZE:
+        raise BadRequest(f"'first' must be between 0 and {MAX_PAGE_SIZE}.")
+    return size
+
+
+async def keyset_page(
+    query: QuerySet[M], key: str, first: int | None, after: str | None, default_first: int
+) -> Page[M]:
+    """Rows of ``query`` ordered by (``key``, id) ascending; ``key`` must be non-null."""
+    size = check_first(first, default_first)
+    paged = query
+    if after:
+        key_value, last_id = _decode(after, 2)
+        if not isinstance(last_id, int):
+            raise BadRequest("The cursor 'after' is not valid.")
+        paged = paged.filter(Q(**{f"{key}__gt": key_value}) | Q(**{key: key_value, "id__gt": last_id}))
+    rows = await paged.order_by(key, "id").limit(size + 1)
+    has_next = len(rows) > size
+    rows = rows[:size]
+    cursors = [_encode([getattr(r, key), r.pk]) for r in rows]
+    return Page(rows, cursors, has_next, bool(after), query)

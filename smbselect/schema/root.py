@@ -1,0 +1,63 @@
+"""The schema: the domains' Query and Mutation roots merged, plus ``node``."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.tools import merge_types
+
+from smbselect import ids
+from smbselect.resolvers import registry
+from smbselect.resolvers import programs as program_resolvers
+from smbselect.schema.auth import AuthMutation, AuthQuery
+from smbselect.schema.base import Info, Node
+from smbselect.schema.errors import ErrorPolicy
+from smbselect.schema.programs import Program, ProgramQuery
+from smbselect.schema.registry import Location, Partner, RegistryMutation, RegistryQuery, User
+
+
+async def resolve_node(info: Info, global_id: str) -> Node | None:
+    """Any object by its global id, through the same access scope as everything else."""
+    decoded = ids.decode_any(global_id)
+    if decoded is None:
+        return None
+    type_name, pk = decoded
+    ctx = info.context
+    if type_name == "User":
+        row = await registry.get_user(ctx, pk)
+        return User.of(row) if row else None
+    if type_name == "Partner":
+        row = await registry.get_partner(ctx, pk)
+        return Partner.of(row) if row else None
+    if type_name == "Location":
+        row = await registry.get_location(ctx, pk)
+        return Location.of(row) if row else None
+    if type_name == "Program":
+        view = await program_resolvers.get_program(ctx, pk)
+        return Program.of(view) if view else None
+    return None
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        from smbselect.resolvers.access import require_user
+
+        require_user(info.context)
+        return await resolve_node(info, id)
+
+
+Query = merge_types("Query", (AuthQuery, NodeQuery, ProgramQuery, RegistryQuery))
+Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation))
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[User, Partner, Location, Program],
+        extensions=[ErrorPolicy],
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,86 @@
+"""Passwords and tokens.
+
+Passwords are hashed with argon2id. Hashing is CPU- and memory-hungry (tens of MiB each),
+so it runs in threads behind a semaphore: a burst of logins queues instead of growing memory.
+Tokens (sessions, reset and invitation links) carry 256 random bits and are stored only as
+their SHA-256, so a copy of the database opens no account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+_semaphore: asyncio.Semaphore | None = None
+_limit = 4
+# A real hash of a random password: verifying against it makes an unknown user cost as much
+# time as a known one, so response times do not tell which usernames exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+
+def configure(max_concurrent_hashes: int) -> None:
+    """Set how many hashes may run at once (from settings, at start-up)."""
+    global _limit, _semaphore
+    _limit = max(1, max_concurrent_hashes)
+    _semaphore = None
+
+
+def _sem() -> asyncio.Semaphore:
+    global _semaphore
+    if _semaphore is None:
+        _semaphore = asyncio.Semaphore(_limit)
+    return _semaphore
+
+
+async def hash_password(password: str) -> str:
+    async with _sem():
+        return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; also spends the time when there is no hash at all."""
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    async with _sem():
+        return await asyncio.to_thread(check)
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is not acceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"The password must have at most {MAX_PASSWORD_LENGTH} characters."
+    return None
+
+
+def new_token() -> str:
+    """A bearer token or link token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign(secret_key: str, message: str) -> str:
+    """HMAC-SHA256 of ``message`` (for short-lived signed links)."""
+    return hmac.new(secret_key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret_key: str, message: str, signature: str) -> bool:
+    return hmac.compare_digest(sign(secret_key, message), signature)

@@ -1,0 +1,272 @@
+"""Test kit for smbselect and for program owners' plugins.
+
+Real parts, no mocks: a migrated database (SQLite file or a throw-away PostgreSQL database),
+an SMTP server (aiosmtpd) that collects what it receives, and a GraphQL client that talks
+to the real ASGI app. ``tests/conftest.py`` turns these into pytest fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from email.message import EmailMessage as MimeMessage
+from typing import Any
+
+import httpx
+
+from smbselect.db.enums import UserRole
+from smbselect.db.models import (
+    Certification,
+    Location,
+    LocationMember,
+    LocationStaff,
+    Partner,
+    User,
+)
+
+ADMIN_PASSWORD = "admin-password-1"
+PARTNER_PASSWORD = "partner-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- databases --------------------------------------------------------------------------
+
+
+async def create_pg_database(server_url: str) -> str:
+    """Create an empty PostgreSQL database on ``server_url`` and return its URL."""
+    import asyncpg
+
+    name = f"smbselect_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(_asyncpg_dsn(server_url, "postgres"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return _with_db(server_url, name)
+
+
+async def drop_pg_database(url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    conn = await asyncpg.connect(_asyncpg_dsn(url, "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _with_db(server_url: str, name: str) -> str:
+    base = server_url.split("?")[0].rstrip("/")
+    if base.count("/") >= 3:  # postgres://host/dbname: replace the name
+        base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def _asyncpg_dsn(url: str, dbname: str) -> str:
+    dsn = _with_db(url, dbname)
+    return "postgresql://" + dsn.split("://", 1)[1]
+
+
+async def truncate_all() -> None:
+    """Empty every table (between tests), keeping the migrated schema."""
+    from tortoise import Tortoise
+
+    conn = Tortoise.get_connection("default")
+    tables = [
+        m._meta.db_table
+        for app in Tortoise.apps.values()
+        for m in app.values()
+    ]
+    if conn.capabilities.dialect == "postgres":
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    else:
+        script = "PRAGMA foreign_keys=OFF;" + "".join(f'DELETE FROM "{t}";' for t in tables)
+        script += "DELETE FROM sqlite_sequence;" if await _has_sqlite_sequence(conn) else ""
+        await conn.execute_script(script + "PRAGMA foreign_keys=ON;")
+
+
+async def _has_sqlite_sequence(conn: Any) -> bool:
+    rows = await conn.execute_query_dict(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'"
+    )
+    return bool(rows)
+
+
+# --- mail -------------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedMail:
+    """One message as the SMTP server received it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: MimeMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def text(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""
+
+    @property
+    def html(self) -> str:
+        part = self.message.get_body(preferencelist=("html",))
+        return part.get_content() if part is not None else ""
+
+    def links(self) -> list[str]:
+        return re.findall(r"https?://[^\s<>\"']+", self.text)
+
+
+@dataclass
+class SmtpCatcher:
+    """An aiosmtpd server on a free loopback port that keeps every message it accepts.
+
+    ``stop()`` and ``start()`` simulate an outage; ``reply`` makes it answer every
+    DATA with a given SMTP status (e.g. "451 try later" or "550 no such user").
+    """
+
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    messages: list[ReceivedMail] = field(default_factory=list)
+    reply: str | None = None
+    _controller: Any = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.reply:
+            return self.reply
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(
+            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message)  # type: ignore[arg-type]
+        )
+        return "250 OK"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return self.messages
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        return [m for m in self.messages if address in m.rcpt_tos]
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+async def make_partner(name: str = "Equant", registered: bool = True) -> Partner:
+    return await Partner.create(name=name, registered=registered)
+
+
+async def make_location(partner: Partner, name: str, country: str) -> Location:
+    return await Location.create(partner=partner, name=name, country=country)
+
+
+async def make_user(
+    username: str,
+    *,
+    role: UserRole = UserRole.PARTNER,
+    partner: Partner | None = None,
+    password: str | None = None,
+    name: str | None = None,
+    email_address: str | None = None,
+    acts_for: list[Location] = (),  # type: ignore[assignment]
+    staff_of: list[Location] = (),  # type: ignore[assignment]
+    certifications: dict[str, date | None] | None = None,
+    active: bool = True,
+) -> User:
+    from smbselect.security import hash_password
+
+    user = await User.create(
+        username=username,
+        email=email_address or f"{username}@example.com",
+        name=name or username.replace(".", " ").title(),
+        role=role,
+        partner=partner,
+        password_hash=await hash_password(password) if password else None,
+        active=active,
+    )
+    for loc in acts_for:
+        await LocationMember.create(location=loc, user=user)
+    for loc in staff_of:
+        await LocationStaff.create(location=loc, user=user)
+    for code, expires in (certifications or {}).items():
+        await Certification.create(user=user, code=code, expires_on=expires)
+    return user
+
+
+# --- GraphQL ----------------------------------------------------------------------------
+
+
+@dataclass
+class GraphQLClient:
+    """Posts GraphQL documents to an app (ASGI in-process, or a real URL over HTTP)."""
+
+    http: httpx.AsyncClient
+    token: str | None = None
+
+    async def post(self, query: str, variables: dict | None = None, token: str | None = None,
+                   **extra: Any) -> httpx.Response:
+        headers = {}
+        bearer = token if token is not None else self.token
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        body: dict[str, Any] = {"query": query, "variables": variables or {}}
+        body.update(extra)
+        return await self.http.post("/graphql", json=body, headers=headers)
+
+    async def gql(self, query: str, variables: dict | None = None,
+                  token: str | None = None) -> dict[str, Any]:
+        """The response JSON (data and errors); fails on a non-JSON or 5xx answer."""
+        response = await self.post(query, variables, token)
+        assert response.status_code < 500, response.text
+        return response.json()
+
+    async def data(self, query: str, variables: dict | None = None,
+                   token: str | None = None) -> dict[str, Any]:
+        """``data`` of a response that must have no top-level error."""
+        result = await self.gql(query, variables, token)
+        assert not result.get("errors"), result["errors"]
+        return result["data"]
+
+    async def login(self, username: str, password: str) -> str:
+        data = await self.data(
+            "mutation($u:String!,$p:String!){login(input:{username:$u,password:$p})"
+            "{token userErrors{code message}}}",
+            {"u": username, "p": password},
+            token="",
+        )
+        assert data["login"]["userErrors"] == [], data
+        return str(data["login"]["token"])
+
+    async def as_user(self, username: str, password: str) -> GraphQLClient:
+        """A client sharing this connection, logged in as ``username``."""
+        return GraphQLClient(self.http, await self.login(username, password))
