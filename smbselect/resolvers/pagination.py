@@ -55,17 +55,23 @@ def check_first(first: int | None, default: int) -> int:
 
 
 async def keyset_page(
-    query: QuerySet[M], key: str, first: int | None, after: str | None, default_first: int
+    query: QuerySet[M], key: str, first: int | None, after: str | None, default_first: int,
+    *, descending: bool = False,
 ) -> Page[M]:
-    """Rows of ``query`` ordered by (``key``, id) ascending; ``key`` must be non-null."""
+    """Rows of ``query`` ordered by (``key``, id), ascending unless ``descending``;
+    ``key`` must be non-null."""
     size = check_first(first, default_first)
     paged = query
     if after:
         key_value, last_id = _decode(after, 2)
         if not isinstance(last_id, int):
             raise BadRequest("The cursor 'after' is not valid.")
-        paged = paged.filter(Q(**{f"{key}__gt": key_value}) | Q(**{key: key_value, "id__gt": last_id}))
-    rows = await paged.order_by(key, "id").limit(size + 1)
+        op = "lt" if descending else "gt"
+        paged = paged.filter(
+            Q(**{f"{key}__{op}": key_value}) | Q(**{key: key_value, f"id__{op}": last_id})
+        )
+    order = (f"-{key}", "-id") if descending else (key, "id")
+    rows = await paged.order_by(*order).limit(size + 1)
     has_next = len(rows) > size
     rows = rows[:size]
     cursors = [_encode([getattr(r, key), r.pk]) for r in rows]

@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from smbselect.context import Context
 from smbselect.db.models import Program
 from smbselect.plugins.definitions import ProgramDef
-from smbselect.plugins.manager import Plugins
+from smbselect.plugins.manager import Plugins, ProgramUnavailable
 from smbselect.resolvers.access import require_user
 
 logger = logging.getLogger("smbselect.plugins")
@@ -67,10 +67,10 @@ def definition_of(program: Program, plugins: Plugins) -> ProgramDef:
     Live first, because a plugin upgraded since the last sync (new terms, say) is what the
     rule hooks answer for; the stored copy is only the memory of a program that is gone.
     """
-    live = plugins.programs().get(program.code)
-    if live is not None:
-        return live
-    return ProgramDef.from_json(program.definition)
+    try:
+        return plugins.program(program.code)
+    except ProgramUnavailable:
+        return ProgramDef.from_json(program.definition)
 
 
 async def program_def(code: str, plugins: Plugins) -> tuple[Program, ProgramDef] | None:

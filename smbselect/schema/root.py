@@ -6,11 +6,12 @@ import strawberry
 from strawberry.tools import merge_types
 
 from smbselect import ids
-from smbselect.resolvers import registry
+from smbselect.resolvers import outbox, registry
 from smbselect.resolvers import programs as program_resolvers
 from smbselect.schema.auth import AuthMutation, AuthQuery
 from smbselect.schema.base import Info, Node
 from smbselect.schema.errors import ErrorPolicy
+from smbselect.schema.outbox import EmailMessage, OutboxMutation, OutboxQuery
 from smbselect.schema.programs import Program, ProgramQuery
 from smbselect.schema.registry import Location, Partner, RegistryMutation, RegistryQuery, User
 
@@ -31,6 +32,9 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     if type_name == "Location":
         row = await registry.get_location(ctx, pk)
         return Location.of(row) if row else None
+    if type_name == "EmailMessage":
+        row = await outbox.get_email(ctx, pk)
+        return EmailMessage.of(row) if row else None
     if type_name == "Program":
         view = await program_resolvers.get_program(ctx, pk)
         return Program.of(view) if view else None
@@ -47,15 +51,15 @@ class NodeQuery:
         return await resolve_node(info, id)
 
 
-Query = merge_types("Query", (AuthQuery, NodeQuery, ProgramQuery, RegistryQuery))
-Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation))
+Query = merge_types("Query", (AuthQuery, NodeQuery, ProgramQuery, RegistryQuery, OutboxQuery))
+Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation, OutboxMutation))
 
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[User, Partner, Location, Program],
+        types=[User, Partner, Location, Program, EmailMessage],
         extensions=[ErrorPolicy],
     )
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Set up .venv (when missing), install smbselect with its test extras, and run the whole
+# suite on SQLite and then again on PostgreSQL.
+#
+# PostgreSQL: SMBSELECT_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/) names a
+# server; each run creates its own database there and drops it afterwards. Without a
+# reachable server the PostgreSQL run is skipped with a message, except under CI=true,
+# where it is a failure. Extra arguments go to pytest (e.g. -k login, -x).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+
+pg_url=${SMBSELECT_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/}
+status=0
+
+echo "== smbselect tests on SQLite"
+SMBSELECT_TEST_DATABASE=sqlite .venv/bin/python -m pytest "$@" || status=$?
+
+if .venv/bin/python - "$pg_url" <<'PY'
+import asyncio, sys
+import asyncpg
+dsn = "postgresql://" + sys.argv[1].split("://", 1)[1].rstrip("/") + "/postgres"
+async def main():
+    conn = await asyncpg.connect(dsn, timeout=5)
+    await conn.close()
+try:
+    asyncio.run(main())
+except Exception as exc:
+    print(f"PostgreSQL not reachable at {sys.argv[1]}: {exc}", file=sys.stderr)
+    sys.exit(1)
+PY
+then
+  echo "== smbselect tests on PostgreSQL ($pg_url)"
+  SMBSELECT_TEST_DATABASE="$pg_url" .venv/bin/python -m pytest "$@" || status=$?
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL is required in CI: failing." >&2
+  status=1
+else
+  echo "== SKIPPED the PostgreSQL run: no server at $pg_url (set SMBSELECT_TEST_POSTGRES)."
+fi
+exit "$status"
