@@ -270,3 +270,41 @@ class GraphQLClient:
     async def as_user(self, username: str, password: str) -> GraphQLClient:
         """A client sharing this connection, logged in as ``username``."""
         return GraphQLClient(self.http, await self.login(username, password))
+
+
+async def make_application(
+    program_code: str,
+    location: Location,
+    *,
+    status: str = "IN_PROGRESS",
+    invited_by: User | None = None,
+    invited_users: list[User] = (),  # type: ignore[assignment]
+) -> Any:
+    """An application of ``location`` to a program, created directly (no invitation email),
+    with an invitation row linking ``invited_users`` when ``invited_by`` is given."""
+    from datetime import datetime, timedelta, timezone
+
+    from smbselect.db.enums import ApplicationStatus
+    from smbselect.db.models import Application, Invitation, InvitationApplication, InvitationLink, Program
+    from smbselect.security import new_token, token_hash
+
+    program = await Program.get(code=program_code)
+    now = datetime.now(timezone.utc)
+    invitation = None
+    if invited_by is not None:
+        invitation = await Invitation.create(
+            program=program, partner_id=location.partner_id, invited_by=invited_by,
+            sent_at=now, expires_at=now + timedelta(days=30),
+        )
+        for user in invited_users:
+            await InvitationLink.create(invitation=invitation, user=user,
+                                        token_hash=token_hash(new_token()),
+                                        expires_at=now + timedelta(days=30))
+    app = await Application.create(
+        program=program, location=location, partner_id=location.partner_id,
+        status=ApplicationStatus(status), invitation=invitation, invited_at=now,
+        invitation_expires_at=now + timedelta(days=30),
+    )
+    if invitation is not None:
+        await InvitationApplication.create(invitation=invitation, application=app)
+    return app

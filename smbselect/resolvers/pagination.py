@@ -76,3 +76,56 @@ async def keyset_page(
     rows = rows[:size]
     cursors = [_encode([getattr(r, key), r.pk]) for r in rows]
     return Page(rows, cursors, has_next, bool(after), query)
+
+
+async def nullable_keyset_page(
+    query: QuerySet[M],
+    key: str,
+    first: int | None,
+    after: str | None,
+    default_first: int,
+    *,
+    descending: bool = False,
+    dump: Any = None,
+    load: Any = None,
+) -> Page[M]:
+    """Like :func:`keyset_page` for a key that may be null: nulls sort last in either
+    direction, ties are broken by id ascending, so cursors are stable.
+
+    ``dump``/``load`` turn key values into JSON and back (dates, datetimes).
+    ``key`` may span a relation (``partner__name_fold``); its value is read from the
+    annotation ``_sort``.
+    """
+    from tortoise.expressions import Case, F, When
+
+    size = check_first(first, default_first)
+    annotated = query.annotate(
+        _sort=F(key), _nulls=Case(When(**{f"{key}__isnull": True}, then=1), default=0)
+    )
+    paged = annotated
+    if after:
+        raw_value, last_id = _decode(after, 2)
+        if not isinstance(last_id, int):
+            raise BadRequest("The cursor 'after' is not valid.")
+        if raw_value is None:
+            paged = paged.filter(**{f"{key}__isnull": True, "id__gt": last_id})
+        else:
+            try:
+                value = load(raw_value) if load else raw_value
+            except (TypeError, ValueError) as exc:
+                raise BadRequest("The cursor 'after' is not valid.") from exc
+            op = "lt" if descending else "gt"
+            paged = paged.filter(
+                Q(**{f"{key}__{op}": value})
+                | Q(**{key: value, "id__gt": last_id})
+                | Q(**{f"{key}__isnull": True})
+            )
+    order = ("_nulls", f"-{key}" if descending else key, "id")
+    rows = await paged.order_by(*order).limit(size + 1)
+    has_next = len(rows) > size
+    rows = rows[:size]
+    cursors = []
+    for r in rows:
+        value = getattr(r, "_sort", None)
+        cursors.append(_encode([dump(value) if (dump and value is not None) else value, r.pk]))
+    return Page(rows, cursors, has_next, bool(after), query)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from smbselect import ids
@@ -11,6 +12,9 @@ from smbselect.resolvers import registry
 from smbselect.resolvers.pagination import Page
 from smbselect.schema.base import Info, Node, PageInfo, UserError, run_mutation
 from smbselect.schema.enums import UserRole, to_gql
+
+if TYPE_CHECKING:
+    from smbselect.schema.applications import Application
 
 SEARCH_DESCRIPTION = "search: case-insensitive, Unicode-aware substring of name, username or email."
 
@@ -166,6 +170,19 @@ class Location(Node):
             info.context, staff_of_location_id=self.row.id, search=search, first=first, after=after
         )
         return UserConnection.of(page)
+
+
+    @strawberry.field(
+        description="The invitation programs of this location with their current status: the "
+        "In-Progress table."
+    )
+    async def applications(
+        self, info: Info
+    ) -> list[Annotated[Application, strawberry.lazy("smbselect.schema.applications")]]:
+        from smbselect.resolvers.applications import location_applications
+        from smbselect.schema.applications import Application
+
+        return [Application.of(r) for r in await location_applications(info.context, self.row.id)]
 
 
 @strawberry.type(name="PartnerEdge")

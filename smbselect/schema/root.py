@@ -6,9 +6,11 @@ import strawberry
 from strawberry.tools import merge_types
 
 from smbselect import ids
-from smbselect.resolvers import outbox, registry
+from smbselect.resolvers import applications, outbox, registry
 from smbselect.resolvers import programs as program_resolvers
+from smbselect.schema.applications import Application, ApplicationMutation, ApplicationQuery
 from smbselect.schema.auth import AuthMutation, AuthQuery
+from smbselect.schema.documents import Document
 from smbselect.schema.base import Info, Node
 from smbselect.schema.errors import ErrorPolicy
 from smbselect.schema.outbox import EmailMessage, OutboxMutation, OutboxQuery
@@ -32,6 +34,12 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     if type_name == "Location":
         row = await registry.get_location(ctx, pk)
         return Location.of(row) if row else None
+    if type_name == "Application":
+        row = await applications.get_application(ctx, pk)
+        return Application.of(row) if row else None
+    if type_name == "Document":
+        doc = await applications.get_document(ctx, pk)
+        return Document.of(doc) if doc else None
     if type_name == "EmailMessage":
         row = await outbox.get_email(ctx, pk)
         return EmailMessage.of(row) if row else None
@@ -51,15 +59,19 @@ class NodeQuery:
         return await resolve_node(info, id)
 
 
-Query = merge_types("Query", (AuthQuery, NodeQuery, ProgramQuery, RegistryQuery, OutboxQuery))
-Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation, OutboxMutation))
+Query = merge_types(
+    "Query", (NodeQuery, AuthQuery, ApplicationQuery, ProgramQuery, RegistryQuery, OutboxQuery)
+)
+Mutation = merge_types(
+    "Mutation", (AuthMutation, RegistryMutation, ApplicationMutation, OutboxMutation)
+)
 
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[User, Partner, Location, Program, EmailMessage],
+        types=[User, Partner, Location, Program, EmailMessage, Application, Document],
         extensions=[ErrorPolicy],
     )
 

@@ -1,0 +1,87 @@
+"""Per-request, batched reads of an application's parts for the GraphQL fields.
+
+Every Application object of a response registers its row here; the first field that needs
+the rules' view of any of them evaluates all of them at once (``rules.evaluate``), so the
+cost of a page does not grow with its size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from smbselect.context import Context
+from smbselect.db.models import Application, Document, Location, TermsAcceptance, User
+from smbselect.plugins.definitions import JobRoleDef
+from smbselect.resolvers import loaders, rules
+from smbselect.resolvers.programs import ProgramView, view_of
+
+_ROWS = "application_rows"
+
+
+def _rows(ctx: Context) -> dict[int, Application]:
+    return ctx.cache.setdefault(_ROWS, {})
+
+
+async def of(ctx: Context, row: Application) -> rules.Evaluation:
+    _rows(ctx).setdefault(row.id, row)
+
+    async def batch(app_ids: list[int]) -> list[rules.Evaluation]:
+        rows = _rows(ctx)
+        found = await rules.evaluate(ctx, [rows[i] for i in app_ids])
+        return [found[i] for i in app_ids]
+
+    return await loaders.loader(ctx, "evaluation", batch).load(row.id)
+
+
+async def program_view(ctx: Context, row: Application) -> ProgramView:
+    programs = await rules.programs_by_id(ctx, [row.program_id])
+    program_row, _ = programs[row.program_id]
+    return view_of(program_row, ctx)
+
+
+async def location_of(ctx: Context, row: Application) -> Location:
+    location = await loaders.location_by_id(ctx).load(row.location_id)
+    assert location is not None
+    return location
+
+
+async def allocations(ctx: Context, row: Application) -> list[tuple[JobRoleDef, User]]:
+    ev = await of(ctx, row)
+    roles = {r.code: r for r in ev.job_roles}
+    users = await loaders.user_by_id(ctx).load_many([uid for _, uid in ev.allocations])
+    out = []
+    for (role_code, _uid), user in zip(ev.allocations, users):
+        role = roles.get(role_code) or JobRoleDef(role_code, role_code, ("?",))
+        if user is not None:
+            out.append((role, user))
+    return out
+
+
+async def qualified_staff(ctx: Context, row: Application, role_code: str) -> list[User]:
+    ev = await of(ctx, row)
+    role = next((r for r in ev.job_roles if r.code == role_code), None)
+    if role is None:
+        return []
+    users, _ = await rules.qualified_staff(ctx, ev, role)
+    return users
+
+
+async def terms_acceptance(ctx: Context, row: Application) -> tuple[TermsAcceptance, User] | None:
+    ev = await of(ctx, row)
+    if ev.terms is None:
+        return None
+    user = await loaders.user_by_id(ctx).load(ev.terms.user_id)
+    return (ev.terms, user) if user is not None else None
+
+
+async def all_documents(ctx: Context, row: Application) -> list[Document]:
+    """Every upload of the application, superseded ones included, oldest first."""
+    _rows(ctx).setdefault(row.id, row)
+
+    async def batch(app_ids: list[int]) -> list[list[Document]]:
+        grouped: dict[int, list[Document]] = defaultdict(list)
+        for doc in await Document.filter(application_id__in=app_ids).order_by("uploaded_at", "id"):
+            grouped[doc.application_id].append(doc)
+        return [grouped[i] for i in app_ids]
+
+    return await loaders.loader(ctx, "all_documents", batch).load(row.id)

@@ -1,0 +1,39 @@
+"""An application's audit trail and emails, as the viewer may see them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from smbselect.context import Context
+from smbselect.db.enums import UserRole
+from smbselect.db.models import Application, ApplicationEvent, EmailMessage, User
+from smbselect.resolvers import access, loaders
+
+
+async def events(ctx: Context, row: Application) -> list[tuple[ApplicationEvent, User | None]]:
+    """Oldest first; each with the actor's user when the viewer may see it (a partner never
+    sees an admin's user record, only their name and role)."""
+
+    async def batch(app_ids: list[int]) -> list[list[ApplicationEvent]]:
+        grouped: dict[int, list[ApplicationEvent]] = defaultdict(list)
+        for event in await ApplicationEvent.filter(application_id__in=app_ids).order_by("occurred_at", "id"):
+            grouped[event.application_id].append(event)
+        return [grouped[i] for i in app_ids]
+
+    trail = await loaders.loader(ctx, "events", batch).load(row.id)
+    actor_ids = [e.actor_id for e in trail if e.actor_id]
+    users = {u.id: u for u in await loaders.user_by_id(ctx).load_many(actor_ids) if u is not None}
+    visible: set[int] = set(users)
+    if not ctx.is_admin:
+        allowed = set(
+            await (await access.visible_users(ctx)).filter(id__in=list(users)).values_list("id", flat=True)
+        )
+        visible = {uid for uid in users if uid in allowed and users[uid].role != UserRole.ADMIN}
+    return [(e, users.get(e.actor_id) if e.actor_id in visible else None) for e in trail]
+
+
+async def emails(ctx: Context, row: Application) -> list[EmailMessage]:
+    """Admins only: every email of the application, oldest first; partners get none."""
+    if not ctx.is_admin:
+        return []
+    return await EmailMessage.filter(application_id=row.id).order_by("id")

@@ -1,0 +1,291 @@
+"""What the program's rules say about applications: roles, qualifications, documents, blockers.
+
+Everything is computed for a whole batch of applications at once: the data the rule hooks
+need is loaded in a fixed number of queries, turned into plain frozen values, and each
+program's plugins are asked once per batch (once per distinct role for qualifications). A
+page of 50 applications therefore costs what a page of 10 costs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from smbselect.context import Context
+from smbselect.db.enums import ApplicationStatus, DocumentStatus
+from smbselect.db.models import (
+    Application,
+    Certification,
+    Document,
+    JobAllocation,
+    Location,
+    LocationStaff,
+    Program,
+    TermsAcceptance,
+    User,
+)
+from smbselect.errors import ErrorCode
+from smbselect.plugins.definitions import (
+    ApplicationInfo,
+    BlockerDef,
+    CandidateInfo,
+    CertificationInfo,
+    DocumentRequirementDef,
+    JobRoleDef,
+    LocationInfo,
+    ProgramDef,
+    Qualification,
+)
+from smbselect.resolvers import loaders
+from smbselect.resolvers.programs import definition_of
+from smbselect.resolvers.status import EDITABLE
+
+
+def today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+@dataclass
+class Evaluation:
+    """One application as its program's rules see it now."""
+
+    application: Application
+    program: ProgramDef
+    program_active: bool
+    location: LocationInfo
+    job_roles: list[JobRoleDef]
+    allocations: list[tuple[str, int]]
+    terms: TermsAcceptance | None
+    documents: list[Document]
+    required_documents: list[DocumentRequirementDef]
+    unqualified: dict[tuple[str, int], str] = field(default_factory=dict)
+    plugin_blockers: list[BlockerDef] = field(default_factory=list)
+
+    @property
+    def missing_job_roles(self) -> list[JobRoleDef]:
+        counts: dict[str, int] = defaultdict(int)
+        for role_code, _ in self.allocations:
+            counts[role_code] += 1
+        return [r for r in self.job_roles if counts[r.code] < r.headcount]
+
+    @property
+    def missing_documents(self) -> list[DocumentRequirementDef]:
+        accepted = {d.requirement_code for d in self.documents if d.status == DocumentStatus.ACCEPTED}
+        return [d for d in self.required_documents if d.code not in accepted]
+
+    @property
+    def terms_current(self) -> bool:
+        return self.terms is not None and self.terms.version == self.program.terms.version
+
+    def blockers(self) -> list[BlockerDef]:
+        """Why SUBMIT may not be shown, each a sentence a person can act on."""
+        app = self.application
+        if app.status not in EDITABLE:
+            return [BlockerDef(
+                ErrorCode.INVALID_STATUS.value,
+                f"The application is {app.status.value.replace('_', ' ')}: it cannot be submitted now.",
+            )]
+        out: list[BlockerDef] = []
+        if not self.program_active:
+            out.append(BlockerDef(
+                ErrorCode.PROGRAM_UNAVAILABLE.value,
+                f"The program {self.program.name} is no longer offered; contact "
+                f"{self.program.support_email or 'support'}.",
+            ))
+        for role in self.missing_job_roles:
+            have = sum(1 for code, _ in self.allocations if code == role.code)
+            need = role.headcount - have
+            who = "a person" if need == 1 else f"{need} more people"
+            out.append(BlockerDef(
+                ErrorCode.ROLES_MISSING.value,
+                f"Allocate {who} to the job role {role.name}.",
+                job_role_code=role.code,
+            ))
+        for (role_code, _user_id), reason in self.unqualified.items():
+            role = next((r for r in self.job_roles if r.code == role_code), None)
+            name = role.name if role else role_code
+            out.append(BlockerDef(
+                ErrorCode.NOT_QUALIFIED.value,
+                f"The person allocated to {name} no longer qualifies: {reason} Allocate someone else.",
+                job_role_code=role_code,
+            ))
+        if not self.terms_current:
+            if app.terms_declined:
+                out.append(BlockerDef(
+                    ErrorCode.TERMS_DECLINED.value,
+                    "You did not accept the terms and conditions; they must be accepted for the "
+                    "application to be accepted.",
+                ))
+            elif self.terms is not None:
+                out.append(BlockerDef(
+                    ErrorCode.TERMS_NOT_ACCEPTED.value,
+                    f"The terms and conditions changed (now version {self.program.terms.version}); "
+                    "read and accept them again.",
+                ))
+            else:
+                out.append(BlockerDef(
+                    ErrorCode.TERMS_NOT_ACCEPTED.value, "Read and accept the terms and conditions."
+                ))
+        out.extend(self.plugin_blockers)
+        return out
+
+    @property
+    def can_submit(self) -> bool:
+        return not self.blockers()
+
+    def info(self) -> ApplicationInfo:
+        return ApplicationInfo(
+            id=self.application.id,
+            program_code=self.program.code,
+            location=self.location,
+            status=self.application.status.value,
+            allocations=tuple(self.allocations),
+            terms_accepted=self.terms_current,
+            documents=tuple((d.requirement_code, d.status.value) for d in self.documents),
+        )
+
+
+def location_info(location: Location) -> LocationInfo:
+    return LocationInfo(location.id, location.partner_id, location.name, location.country)
+
+
+async def programs_by_id(ctx: Context, ids: Iterable[int]) -> dict[int, tuple[Program, ProgramDef]]:
+    """Program rows and definitions, cached for the request."""
+    cache: dict[int, tuple[Program, ProgramDef]] = ctx.cache.setdefault("programs_by_id", {})
+    wanted = [i for i in set(ids) if i not in cache]
+    if wanted:
+        for row in await Program.filter(id__in=wanted):
+            cache[row.id] = (row, definition_of(row, ctx.plugins))
+    return {i: cache[i] for i in ids if i in cache}
+
+
+async def candidates(user_ids: Iterable[int], staff_location: int | None = None) -> dict[int, CandidateInfo]:
+    """Plain candidate data (active, staff of ``staff_location``, certifications) for some
+    people; without a location, ``is_staff`` is False and callers set it per application."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    users = {u.id: u for u in await User.filter(id__in=ids)}
+    certs: dict[int, list[CertificationInfo]] = defaultdict(list)
+    for c in await Certification.filter(user_id__in=ids):
+        certs[c.user_id].append(CertificationInfo(c.code, c.expires_on))
+    staff_pairs: set[tuple[int, int]] = set()
+    if staff_location is not None:
+        staff_pairs = set(
+            await LocationStaff.filter(user_id__in=ids, location_id=staff_location).values_list(
+                "user_id", "location_id"
+            )
+        )
+    out: dict[int, CandidateInfo] = {}
+    for uid, user in users.items():
+        is_staff = staff_location is not None and (uid, staff_location) in staff_pairs
+        out[uid] = CandidateInfo(uid, user.name, user.active, is_staff, tuple(certs[uid]))
+    return out
+
+
+async def evaluate(ctx: Context, apps: Sequence[Application]) -> dict[int, Evaluation]:
+    """Evaluate a batch of applications (a fixed number of queries and plugin calls)."""
+    if not apps:
+        return {}
+    app_ids = [a.id for a in apps]
+    programs = await programs_by_id(ctx, [a.program_id for a in apps])
+    locations = {
+        loc.id: loc for loc in await loaders.location_by_id(ctx).load_many(list({a.location_id for a in apps}))
+        if loc is not None
+    }
+    allocations: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for app_id, role_code, user_id in await JobAllocation.filter(application_id__in=app_ids).order_by(
+        "id"
+    ).values_list("application_id", "role_code", "user_id"):
+        allocations[app_id].append((role_code, user_id))
+    terms: dict[int, TermsAcceptance] = {}
+    for t in await TermsAcceptance.filter(application_id__in=app_ids, withdrawn_at=None).order_by("accepted_at"):
+        terms[t.application_id] = t
+    documents: dict[int, list[Document]] = defaultdict(list)
+    for d in await Document.filter(application_id__in=app_ids, superseded=False).order_by("uploaded_at", "id"):
+        documents[d.application_id].append(d)
+
+    evaluations: dict[int, Evaluation] = {}
+    by_program: dict[int, list[Application]] = defaultdict(list)
+    for app in apps:
+        by_program[app.program_id].append(app)
+    for program_id, group in by_program.items():
+        row, pdef = programs[program_id]
+        infos = {a.id: location_info(locations[a.location_id]) for a in group}
+        roles_by_location = ctx.plugins.job_roles(pdef, list({i.id: i for i in infos.values()}.values()))
+        for app in group:
+            evaluations[app.id] = Evaluation(
+                application=app,
+                program=pdef,
+                program_active=row.active,
+                location=infos[app.id],
+                job_roles=roles_by_location[app.location_id],
+                allocations=allocations[app.id],
+                terms=terms.get(app.id),
+                documents=documents[app.id],
+                required_documents=[],
+            )
+        app_infos = [evaluations[a.id].info() for a in group]
+        required = ctx.plugins.required_documents(pdef, app_infos)
+        for app in group:
+            evaluations[app.id].required_documents = required[app.id]
+        editable = [evaluations[a.id] for a in group if a.status in EDITABLE or a.status == ApplicationStatus.SUBMITTED]
+        await _check_allocations(ctx, pdef, editable)
+        blockers = ctx.plugins.submit_blockers(pdef, [e.info() for e in editable])
+        for ev in editable:
+            ev.plugin_blockers = blockers.get(ev.application.id, [])
+    return evaluations
+
+
+async def _check_allocations(ctx: Context, pdef: ProgramDef, evaluations: list[Evaluation]) -> None:
+    """Mark allocated people who no longer qualify (expired, left, deactivated)."""
+    need: dict[int, set[int]] = defaultdict(set)  # user -> locations where they must be staff
+    for ev in evaluations:
+        for _role, uid in ev.allocations:
+            need[uid].add(ev.location.id)
+    if not need:
+        return
+    people = await candidates(need.keys())
+    staff_pairs = set(
+        await LocationStaff.filter(user_id__in=list(need)).values_list("user_id", "location_id")
+    )
+    by_role: dict[JobRoleDef, list[tuple[Evaluation, CandidateInfo]]] = defaultdict(list)
+    for ev in evaluations:
+        roles = {r.code: r for r in ev.job_roles}
+        for role_code, uid in ev.allocations:
+            role = roles.get(role_code)
+            person = people.get(uid)
+            if role is None or person is None:
+                ev.unqualified[(role_code, uid)] = "The job role or the person no longer exists."
+                continue
+            here = CandidateInfo(uid, person.name, person.active, (uid, ev.location.id) in staff_pairs,
+                                 person.certifications)
+            by_role[role].append((ev, here))
+    for role, pairs in by_role.items():
+        # A person may be staff at one application's location and not at another's: ask per
+        # distinct candidate value (the staff flag is part of it).
+        distinct = list({(c.user_id, c.is_staff): c for _, c in pairs}.values())
+        answers: dict[tuple[int, bool], Qualification] = {}
+        for flag in (True, False):
+            group = [c for c in distinct if c.is_staff is flag]
+            if group:
+                for uid, q in ctx.plugins.qualify(pdef, role, group, today()).items():
+                    answers[(uid, flag)] = q
+        for ev, cand in pairs:
+            q = answers[(cand.user_id, cand.is_staff)]
+            if not q.qualified:
+                ev.unqualified[(role.code, cand.user_id)] = q.reason or "Not qualified."
+
+
+async def qualified_staff(
+    ctx: Context, evaluation: Evaluation, role: JobRoleDef
+) -> tuple[list[User], dict[int, Qualification]]:
+    """The drop-down: the location's staff who qualify for the role, by name."""
+    staff_ids = await LocationStaff.filter(location_id=evaluation.location.id).values_list("user_id", flat=True)
+    people = await candidates(staff_ids, staff_location=evaluation.location.id)
+    answers = ctx.plugins.qualify(evaluation.program, role, list(people.values()), today()) if people else {}
+    ok_ids = [uid for uid, q in answers.items() if q.qualified]
+    users = await User.filter(id__in=ok_ids).order_by("name", "id") if ok_ids else []
+    return list(users), answers
