@@ -190,6 +190,19 @@ async def make_location(partner: Partner, name: str, country: str) -> Location:
     return await Location.create(partner=partner, name=name, country=country)
 
 
+_HASHES: dict[str, str] = {}
+
+
+async def _cached_hash(password: str) -> str:
+    """Tests create many users with the same few passwords: hash each once per run
+    (argon2id is deliberately slow)."""
+    from smbselect.security import hash_password
+
+    if password not in _HASHES:
+        _HASHES[password] = await hash_password(password)
+    return _HASHES[password]
+
+
 async def make_user(
     username: str,
     *,
@@ -203,15 +216,13 @@ async def make_user(
     certifications: dict[str, date | None] | None = None,
     active: bool = True,
 ) -> User:
-    from smbselect.security import hash_password
-
     user = await User.create(
         username=username,
         email=email_address or f"{username}@example.com",
         name=name or username.replace(".", " ").title(),
         role=role,
         partner=partner,
-        password_hash=await hash_password(password) if password else None,
+        password_hash=await _cached_hash(password) if password else None,
         active=active,
     )
     for loc in acts_for:
