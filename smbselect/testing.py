@@ -319,3 +319,69 @@ async def make_application(
     if invitation is not None:
         await InvitationApplication.create(invitation=invitation, application=app)
     return app
+
+
+# --- a real server ----------------------------------------------------------------------
+
+
+class ServerProcess:
+    """``smbselect serve`` in a subprocess on a free loopback port, as a user would start it.
+
+    ``env`` adds SMBSELECT_* settings; the process is stopped (SIGTERM, then SIGKILL) on exit.
+    """
+
+    def __init__(self, env: dict[str, str], cwd: str | None = None, workers: int = 1) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env
+        self.cwd = cwd
+        self.workers = workers
+        self.process: Any = None
+        self.log_path: str | None = None
+
+    async def __aenter__(self) -> ServerProcess:
+        import os
+        import subprocess
+        import sys
+        import tempfile
+        from pathlib import Path
+
+        script = Path(sys.executable).with_name("smbselect")
+        env = {**os.environ, **self.env}
+        log = tempfile.NamedTemporaryFile(prefix="smbselect-serve-", suffix=".log", delete=False)
+        self.log_path = log.name
+        self.process = subprocess.Popen(
+            [str(script), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.workers)],
+            env=env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"smbselect serve exited: {self.log()}")
+                try:
+                    if (await http.get(f"{self.url}/readyz", timeout=1)).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        await self.__aexit__()
+        raise RuntimeError(f"smbselect serve did not become ready: {self.log()}")
+
+    async def __aexit__(self, *exc: object) -> None:
+        import signal
+        import subprocess
+
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def log(self) -> str:
+        from pathlib import Path
+
+        return Path(self.log_path).read_text(errors="replace")[-4000:] if self.log_path else ""

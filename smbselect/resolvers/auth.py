@@ -157,6 +157,10 @@ async def password_reset(ctx: Context, token: str, new_password: str) -> None:
         if claimed != 1:
             raise DomainError.one(ErrorCode.INVALID, RESET_INVALID, ["input", "token"])
         await User.filter(id=row.user_id, active=True).using_db(conn).update(password_hash=new_hash)
+        # Any other link the user asked for is void now: the password was just chosen.
+        await PasswordResetToken.filter(user_id=row.user_id, used_at=None).using_db(conn).update(
+            used_at=now()
+        )
         await end_all_sessions(row.user_id, using_db=conn)
 
 
