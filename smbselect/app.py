@@ -28,6 +28,7 @@ from smbselect.graphiql import graphiql_html, static_app
 from smbselect.mail.relay import MailRelay
 from smbselect.plugins.manager import Plugins
 from smbselect.resolvers.auth import authenticate
+from smbselect.resolvers.observers import EventDispatcher
 from smbselect.resolvers.programs import sync_programs
 from smbselect.schema.root import schema
 from smbselect.settings import Settings, get_settings
@@ -95,12 +96,14 @@ def create_app(
     manage_db: bool = True,
     run_relay: bool = True,
 ) -> Starlette:
-    """The ASGI app. Tests pass ``manage_db=False`` when they opened the database themselves."""
+    """The ASGI app. Tests pass ``manage_db=False`` when they opened the database themselves,
+    and ``run_relay=False`` to drive the mail relay and the observers by hand."""
     settings = settings or get_settings()
     plugins = plugins or Plugins.load(settings.plugins)
     plugins.programs()  # an invalid program definition stops the start, naming the plugin
     security.configure(settings.max_concurrent_hashes)
     relay = MailRelay(settings)
+    observers = EventDispatcher(plugins, poll_seconds=settings.mail_poll_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -108,13 +111,13 @@ def create_app(
             await open_db(settings.database_url)
         await sync_programs(plugins)
         stop = asyncio.Event()
-        task = asyncio.create_task(relay.run(stop)) if run_relay else None
+        tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(observers.run(stop))] if run_relay else []
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                     await asyncio.wait_for(task, timeout=10)
             if manage_db:
                 await close_db()
@@ -144,4 +147,5 @@ def create_app(
     app.state.settings = settings
     app.state.plugins = plugins
     app.state.relay = relay
+    app.state.observers = observers
     return app

@@ -78,9 +78,11 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run the mail relay on its own (for deployments that scale it apart from the API)."""
+    """Run the mail relay and the observers' feed on their own (apart from the API)."""
     from smbselect.db.connect import close_db, open_db
     from smbselect.mail.relay import MailRelay
+    from smbselect.plugins.manager import Plugins
+    from smbselect.resolvers.observers import EventDispatcher
 
     settings = get_settings()
     setup_logging(settings)
@@ -92,9 +94,10 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        click.echo("smbselect worker: relaying the outbox (Ctrl+C to stop)")
+        click.echo("smbselect worker: relaying the outbox and feeding observers (Ctrl+C to stop)")
+        dispatcher = EventDispatcher(Plugins.load(settings.plugins), settings.mail_poll_seconds)
         try:
-            await MailRelay(settings).run(stop)
+            await asyncio.gather(MailRelay(settings).run(stop), dispatcher.run(stop))
         finally:
             await close_db()
 

@@ -408,9 +408,14 @@ class ApplicationEvent(Model):
     to_status = fields.CharEnumField(ApplicationStatus, max_length=32, null=True)
     comment = fields.TextField(null=True)
     data: dict = fields.JSONField(default=dict)  # type: ignore[assignment]
+    # When the plugins' observers received the event (null: not yet). A per-event mark
+    # rather than a single high-water id, so an event whose transaction committed after a
+    # later one (PostgreSQL) is never skipped.
+    observed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "application_event"
+        indexes = (("observed_at", "id"),)
 
 
 class EmailMessage(Model):
