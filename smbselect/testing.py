@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import logging
 import email.policy
 import re
 import socket
@@ -385,3 +386,43 @@ class ServerProcess:
         from pathlib import Path
 
         return Path(self.log_path).read_text(errors="replace")[-4000:] if self.log_path else ""
+
+
+class _StatementLog(logging.Handler):
+    """Keeps the SQL statements of tortoise's debug log records."""
+
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.lstrip().split(" ", 1)[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}:
+            self.sink.append(message)
+
+
+class SqlCounter:
+    """Counts the SQL statements tortoise sends while active (``with SqlCounter() as c``).
+
+    It listens to tortoise's debug log of every query, so it counts what really reaches
+    the database, whatever code issued it.
+    """
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self._logger = logging.getLogger("tortoise.db_client")
+        self._handler = _StatementLog(self.statements)
+        self._level = self._logger.level
+
+    def __enter__(self) -> SqlCounter:
+        self._logger.addHandler(self._handler)
+        self._logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self._handler)
+        self._logger.setLevel(self._level)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)

@@ -58,12 +58,20 @@ async def allocations(ctx: Context, row: Application) -> list[tuple[JobRoleDef, 
 
 
 async def qualified_staff(ctx: Context, row: Application, role_code: str) -> list[User]:
+    """The role's drop-down; the drop-downs of a whole page are computed together."""
     ev = await of(ctx, row)
     role = next((r for r in ev.job_roles if r.code == role_code), None)
     if role is None:
         return []
-    users, _ = await rules.qualified_staff(ctx, ev, role)
-    return users
+    requests: dict[tuple[int, str], tuple[rules.Evaluation, JobRoleDef]] = ctx.cache.setdefault(
+        "qualified_staff_requests", {}
+    )
+    requests[(row.id, role_code)] = (ev, role)
+
+    async def batch(keys: list[tuple[int, str]]) -> list[list[User]]:
+        return await rules.qualified_staff_batch(ctx, [requests[k] for k in keys])
+
+    return await loaders.loader(ctx, "qualified_staff", batch).load((row.id, role_code))
 
 
 async def terms_acceptance(ctx: Context, row: Application) -> tuple[TermsAcceptance, User] | None:

@@ -152,13 +152,15 @@ def location_info(location: Location) -> LocationInfo:
 
 
 async def programs_by_id(ctx: Context, ids: Iterable[int]) -> dict[int, tuple[Program, ProgramDef]]:
-    """Program rows and definitions, cached for the request."""
-    cache: dict[int, tuple[Program, ProgramDef]] = ctx.cache.setdefault("programs_by_id", {})
-    wanted = [i for i in set(ids) if i not in cache]
-    if wanted:
-        for row in await Program.filter(id__in=wanted):
-            cache[row.id] = (row, definition_of(row, ctx.plugins))
-    return {i: cache[i] for i in ids if i in cache}
+    """Program rows and definitions, batched and cached for the request."""
+
+    async def batch(keys: list[int]) -> list[tuple[Program, ProgramDef] | None]:
+        rows = {r.id: r for r in await Program.filter(id__in=keys)}
+        return [(rows[k], definition_of(rows[k], ctx.plugins)) if k in rows else None for k in keys]
+
+    wanted = list(dict.fromkeys(ids))
+    found = await loaders.loader(ctx, "programs_by_id", batch).load_many(wanted)
+    return {k: v for k, v in zip(wanted, found) if v is not None}
 
 
 async def candidates(user_ids: Iterable[int], staff_location: int | None = None) -> dict[int, CandidateInfo]:
@@ -279,13 +281,38 @@ async def _check_allocations(ctx: Context, pdef: ProgramDef, evaluations: list[E
                 ev.unqualified[(role.code, cand.user_id)] = q.reason or "Not qualified."
 
 
-async def qualified_staff(
-    ctx: Context, evaluation: Evaluation, role: JobRoleDef
-) -> tuple[list[User], dict[int, Qualification]]:
-    """The drop-down: the location's staff who qualify for the role, by name."""
-    staff_ids = await LocationStaff.filter(location_id=evaluation.location.id).values_list("user_id", flat=True)
-    people = await candidates(staff_ids, staff_location=evaluation.location.id)
-    answers = ctx.plugins.qualify(evaluation.program, role, list(people.values()), today()) if people else {}
-    ok_ids = [uid for uid, q in answers.items() if q.qualified]
-    users = await User.filter(id__in=ok_ids).order_by("name", "id") if ok_ids else []
-    return list(users), answers
+async def qualified_staff_batch(
+    ctx: Context, requests: Sequence[tuple[Evaluation, JobRoleDef]]
+) -> list[list[User]]:
+    """The drop-downs of many (application, role) pairs at once: each location's staff who
+    qualify for the role, by name. Staff, people and certifications are loaded once for
+    all, and the plugins are asked once per (program, role)."""
+    locations = {ev.location.id for ev, _ in requests}
+    staff_by_location: dict[int, list[int]] = defaultdict(list)
+    for user_id, location_id in await LocationStaff.filter(location_id__in=list(locations)).values_list(
+        "user_id", "location_id"
+    ):
+        staff_by_location[location_id].append(user_id)
+    everyone = {uid for ids in staff_by_location.values() for uid in ids}
+    people = await candidates(everyone)
+    asked: dict[tuple[str, JobRoleDef], dict[int, Qualification]] = {}
+    for ev, role in requests:
+        key = (ev.program.code, role)
+        if key in asked:
+            continue
+        group = {
+            uid: people[uid]
+            for e, r in requests if (e.program.code, r) == key
+            for uid in staff_by_location[e.location.id] if uid in people
+        }
+        staff = [CandidateInfo(c.user_id, c.name, c.active, True, c.certifications) for c in group.values()]
+        asked[key] = ctx.plugins.qualify(ev.program, role, staff, today()) if staff else {}
+    ok_ids = {uid for answers in asked.values() for uid, q in answers.items() if q.qualified}
+    users = {u.id: u for u in await User.filter(id__in=list(ok_ids)).order_by("name", "id")} if ok_ids else {}
+    out: list[list[User]] = []
+    for ev, role in requests:
+        answers = asked[(ev.program.code, role)]
+        chosen = [users[uid] for uid in staff_by_location[ev.location.id]
+                  if uid in users and answers.get(uid) is not None and answers[uid].qualified]
+        out.append(sorted(chosen, key=lambda u: (u.name, u.id)))
+    return out

@@ -1,0 +1,54 @@
+"""A page of applications costs the same SQL statements and plugin calls for 10 rows as for 50."""
+
+from __future__ import annotations
+
+from smbselect import testing
+from smbselect.db.models import JobAllocation
+
+QUEUE = """query($first: Int!) { applications(first: $first, orderBy: {field: INVITED_AT}) { edges { node {
+  id status program { code name } location { name partner { name } }
+  jobAllocations { role { code } user { username certifications { code } } }
+  missingJobRoles { code } canSubmit submitBlockers { code message jobRoleCode }
+  qualifiedStaff(jobRoleCode: "ACCOUNT_MANAGER") { username }
+  termsAcceptance { version } documents { filename } requiredDocuments { code } events { kind }
+} } } }"""
+
+RULE_METHODS = ("job_roles", "qualify", "required_documents", "submit_blockers")
+
+
+async def _many_applications(world, count: int) -> None:
+    """``count`` started applications, each at its own location of Equant with certified
+    staff allocated to one role (so qualifications are checked for every row)."""
+    for i in range(count):
+        location = await testing.make_location(world["equant"], f"Equant Branch {i:03d}", "AT")
+        staff = await testing.make_user(f"staff.{i:03d}", partner=world["equant"], staff_of=[location],
+                                        certifications={"CSE": None})
+        app = await testing.make_application("SMB_SELECT", location, status="NOT_SUBMITTED")
+        await JobAllocation.create(application=app, role_code="ACCOUNT_MANAGER", user=staff)
+
+
+async def _measure(admin, plugins, monkeypatch, first: int) -> tuple[int, dict[str, int]]:
+    calls = {name: 0 for name in RULE_METHODS}
+    for name in RULE_METHODS:
+        original = getattr(plugins, name)
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(plugins, name, counted)
+    with testing.SqlCounter() as sql:
+        data = await admin.data(QUEUE, {"first": first})
+    monkeypatch.undo()
+    assert len(data["applications"]["edges"]) == first
+    return sql.count, calls
+
+
+async def test_page_of_10_and_of_50_cost_the_same(client, world, app, monkeypatch):
+    await _many_applications(world, 50)
+    admin = await client.as_user("admin", testing.ADMIN_PASSWORD)
+    sql_10, calls_10 = await _measure(admin, app.state.plugins, monkeypatch, 10)
+    sql_50, calls_50 = await _measure(admin, app.state.plugins, monkeypatch, 50)
+    print(f"\nSQL statements: page of 10 = {sql_10}, page of 50 = {sql_50}; plugin calls {calls_10} / {calls_50}")
+    assert sql_10 == sql_50
+    assert calls_10 == calls_50
