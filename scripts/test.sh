@@ -14,13 +14,21 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install --quiet -e ".[test]" -e examples/smbselect-premier
 
 pg_url=${SMBSELECT_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/}
 status=0
 
+# The core suite, then the example plugin's own suite (a separate package, as a program
+# owner's would be), on one database.
+run_suites() {
+  SMBSELECT_TEST_DATABASE="$1" .venv/bin/python -m pytest "${@:2}" || status=$?
+  SMBSELECT_TEST_DATABASE="$1" .venv/bin/python -m pytest examples/smbselect-premier/tests \
+    --rootdir examples/smbselect-premier "${@:2}" || status=$?
+}
+
 echo "== smbselect tests on SQLite"
-SMBSELECT_TEST_DATABASE=sqlite .venv/bin/python -m pytest "$@" || status=$?
+run_suites sqlite "$@"
 
 if .venv/bin/python - "$pg_url" <<'PY'
 import asyncio, sys
@@ -37,7 +45,7 @@ except Exception as exc:
 PY
 then
   echo "== smbselect tests on PostgreSQL ($pg_url)"
-  SMBSELECT_TEST_DATABASE="$pg_url" .venv/bin/python -m pytest "$@" || status=$?
+  run_suites "$pg_url" "$@"
 elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL is required in CI: failing." >&2
   status=1

@@ -121,7 +121,7 @@ class AustriaPlugin:
         self, applications: list[ApplicationInfo]
     ) -> dict[int, list[BlockerDef]]:
         return {
-            a.id: [BlockerDef("NDA", "Send the signed NDA by post.")]
+            a.id: [BlockerDef("DOCUMENT_MISSING", "Send the signed NDA by post.")]
             for a in applications
             if a.location.country == "AT"
         }
@@ -395,7 +395,7 @@ def test_owner_documents_and_blockers(
     assert documents == {1: list(AUSTRIA_PROGRAM.required_documents)} | {
         2: list(AUSTRIA_PROGRAM.required_documents)
     }
-    assert blockers == {1: [BlockerDef("NDA", "Send the signed NDA by post.")], 2: []}
+    assert blockers == {1: [BlockerDef("DOCUMENT_MISSING", "Send the signed NDA by post.")], 2: []}
 
 
 def test_rule_hooks_of_a_plugin_not_owning_the_program_are_not_called(
@@ -559,3 +559,27 @@ async def test_sync_programs_marks_a_vanished_program_inactive(
     plugins.register(ProgramPlugin(extra), "extra")
     await sync_programs(plugins)
     assert (await Program.get(code="EXTRA")).active is True
+
+
+def test_a_blocker_code_that_is_not_an_error_code_is_the_plugins_error() -> None:
+    from smbselect.plugins import hookimpl
+    from smbselect.plugins.definitions import ApplicationInfo, BlockerDef, LocationInfo
+    from smbselect.plugins.manager import PluginError, Plugins
+
+    class Owner:
+        @hookimpl
+        def smbselect_programs(self):
+            from smbselect.plugins.smb_select import PROGRAM
+
+            return [PROGRAM.__class__(**{**{f: getattr(PROGRAM, f) for f in PROGRAM.__dataclass_fields__},
+                                         "code": "OWNED"})]
+
+        @hookimpl
+        def smbselect_submit_blockers(self, program, applications):
+            return {a.id: [BlockerDef("NDA", "Send the NDA.")] for a in applications}
+
+    plugins = Plugins.load(entrypoints=False)
+    plugins.register(Owner(), "owner")
+    info = ApplicationInfo(1, "OWNED", LocationInfo(1, 1, "L", "AT"), "NOT_SUBMITTED")
+    with pytest.raises(PluginError, match="owner.*'NDA'"):
+        plugins.submit_blockers("OWNED", [info])

@@ -147,8 +147,12 @@ def smbselect_email(
     """Change or suppress an email before it is queued.
 
     ``email`` has the keys ``to`` and ``cc`` (lists of addresses), ``subject``, ``text``
-    and ``html`` (None for text only). ``event`` names the occasion (e.g. "invitation",
-    "submitted", "decided"); ``program`` is None for emails of no program (password reset).
+    and ``html`` (None for text only). ``event`` names the occasion: "invitation",
+    "application_submitted", "application_submitted_admin", "application_approved",
+    "application_rejected", "application_changes_requested", "application_withdrawn_admin",
+    "document_uploaded_admin", "document_rejected" (docs/plugins.md lists them all).
+    Every email of an application's process goes through this hook; account emails
+    (password reset) do not.
 
     Stops at the first non-None result. Return a dict with the same keys to send it
     instead (``cc`` and ``html`` may be left out), ``{"suppress": True}`` to send nothing,

@@ -27,6 +27,7 @@ from typing import Any
 import pluggy
 
 from smbselect.plugins import hookspecs
+from smbselect.errors import ErrorCode
 from smbselect.plugins.definitions import (
     ApplicationInfo,
     BlockerDef,
@@ -49,6 +50,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = (DEFAULTS, "smbselect.plugins.smb_select")
 ENTRYPOINT_GROUP = hookspecs.PROJECT_NAME
 
 EMAIL_KEYS = frozenset({"to", "cc", "subject", "text", "html"})
+
+
+# Codes a plugin's submit blocker may carry: any of the API's error codes.
+BLOCKER_CODES = frozenset(code.value for code in ErrorCode)
 
 
 class PluginError(Exception):
@@ -350,6 +355,15 @@ class Plugins:
                         raise PluginError(
                             owner or DEFAULTS,
                             f"smbselect_submit_blockers returned {item!r}, not a BlockerDef",
+                            pdef.code,
+                        )
+                    if item.code not in BLOCKER_CODES:
+                        # The API's SubmitBlocker.code is an ErrorCode: an unknown code could
+                        # not be shown, so it is the plugin's error, named as such.
+                        raise PluginError(
+                            owner or DEFAULTS,
+                            f"smbselect_submit_blockers returned code {item.code!r}, which is not "
+                            f"an ErrorCode (use one of {', '.join(sorted(BLOCKER_CODES))})",
                             pdef.code,
                         )
                 blockers[app_id].extend(items)
