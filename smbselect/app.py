@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
 from tortoise import Tortoise
 
-from smbselect import security
+from smbselect import security, uploads
 from smbselect.context import Context
 from smbselect.db.connect import close_db, open_db
 from smbselect.graphiql import graphiql_html, static_app
@@ -134,11 +134,14 @@ def create_app(
                 max_age=600,
             )
         )
+    # Inside CORS, so a 413 still carries the CORS headers a browser needs to read it.
+    middleware.append(Middleware(uploads.RequestSizeLimit, paths=["/graphql"]))
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/documents/{document_id:int}", uploads.download_document, methods=["GET"]),
             Mount("/static", static_app(), name="static"),
         ],
         middleware=middleware,

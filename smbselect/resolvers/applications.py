@@ -125,7 +125,10 @@ async def queue(
         query = query.filter(location_id=flt.location_id if flt.location_id is not None else -1)
     if flt.search and flt.search.strip():
         needle = fold(flt.search.strip())
-        query = query.filter(Q(partner__name_fold__contains=needle) | Q(location__name_fold__contains=needle))
+        if "\x00" in needle:  # in no name, and PostgreSQL refuses it in a text parameter
+            query = query.filter(id=-1)
+        else:
+            query = query.filter(Q(partner__name_fold__contains=needle) | Q(location__name_fold__contains=needle))
     if flt.overdue is True:
         query = query.filter(status=ApplicationStatus.SUBMITTED, review_due_on__lt=rules.today())
     elif flt.overdue is False:

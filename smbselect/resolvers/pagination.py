@@ -16,6 +16,7 @@ from smbselect.errors import BadRequest
 
 M = TypeVar("M", bound=Model)
 MAX_PAGE_SIZE = 100
+MAX_ID = 2**31 - 1  # IntField: a 32-bit integer on PostgreSQL
 
 
 @dataclass
@@ -99,13 +100,15 @@ async def nullable_keyset_page(
     from tortoise.expressions import Case, F, When
 
     size = check_first(first, default_first)
+    # "1"/"0", not 1/0: the values are bound parameters, and PostgreSQL types the
+    # parameters of a bare CASE as text, refusing Python ints.
     annotated = query.annotate(
-        _sort=F(key), _nulls=Case(When(**{f"{key}__isnull": True}, then=1), default=0)
+        _sort=F(key), _nulls=Case(When(**{f"{key}__isnull": True}, then="1"), default="0")
     )
     paged = annotated
     if after:
         raw_value, last_id = _decode(after, 2)
-        if not isinstance(last_id, int):
+        if not isinstance(last_id, int) or not 0 <= last_id <= MAX_ID:
             raise BadRequest("The cursor 'after' is not valid.")
         if raw_value is None:
             paged = paged.filter(**{f"{key}__isnull": True, "id__gt": last_id})
@@ -114,6 +117,8 @@ async def nullable_keyset_page(
                 value = load(raw_value) if load else raw_value
             except (TypeError, ValueError) as exc:
                 raise BadRequest("The cursor 'after' is not valid.") from exc
+            if isinstance(value, str) and "\x00" in value:  # PostgreSQL refuses NUL in text
+                raise BadRequest("The cursor 'after' is not valid.")
             op = "lt" if descending else "gt"
             paged = paged.filter(
                 Q(**{f"{key}__{op}": value})

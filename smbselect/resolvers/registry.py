@@ -129,7 +129,8 @@ async def search_people(
     if partner_id is not None:
         query = query.filter(partner_id=partner_id)
     if staff_of_location_id is not None:
-        query = query.filter(staff_links__location_id=staff_of_location_id)
+        # An inactive person "is no longer offered as staff" (User.active in the contract).
+        query = query.filter(staff_links__location_id=staff_of_location_id, active=True)
     if search and search.strip():
         query = query.filter(search_fold__contains=fold(search.strip()))
     return await keyset_page(query.distinct(), "search_fold", first, after, default_first=50)

@@ -10,12 +10,14 @@ from smbselect.resolvers import applications, outbox, registry
 from smbselect.resolvers import programs as program_resolvers
 from smbselect.schema.applications import Application, ApplicationMutation, ApplicationQuery
 from smbselect.schema.auth import AuthMutation, AuthQuery
-from smbselect.schema.documents import Document
+from smbselect.schema.documents import Document, DocumentMutation
 from smbselect.schema.base import Info, Node
 from smbselect.schema.errors import ErrorPolicy
+from smbselect.schema.invitations import Invitation, InvitationMutation, InvitationQuery
 from smbselect.schema.outbox import EmailMessage, OutboxMutation, OutboxQuery
 from smbselect.schema.programs import Program, ProgramQuery
 from smbselect.schema.registry import Location, Partner, RegistryMutation, RegistryQuery, User
+from smbselect.schema.review import ReviewMutation, ReviewQuery
 
 
 async def resolve_node(info: Info, global_id: str) -> Node | None:
@@ -43,6 +45,11 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     if type_name == "EmailMessage":
         row = await outbox.get_email(ctx, pk)
         return EmailMessage.of(row) if row else None
+    if type_name == "Invitation":
+        from smbselect.resolvers import invitations
+
+        invitation = await invitations.get_invitation(ctx, pk)  # admins only; None for partners
+        return Invitation.of(invitation) if invitation else None
     if type_name == "Program":
         view = await program_resolvers.get_program(ctx, pk)
         return Program.of(view) if view else None
@@ -60,10 +67,12 @@ class NodeQuery:
 
 
 Query = merge_types(
-    "Query", (NodeQuery, AuthQuery, ApplicationQuery, ProgramQuery, RegistryQuery, OutboxQuery)
+    "Query", (NodeQuery, AuthQuery, ApplicationQuery, ProgramQuery, RegistryQuery, OutboxQuery, InvitationQuery,
+             ReviewQuery)
 )
 Mutation = merge_types(
-    "Mutation", (AuthMutation, RegistryMutation, ApplicationMutation, OutboxMutation)
+    "Mutation", (AuthMutation, RegistryMutation, ApplicationMutation, OutboxMutation, InvitationMutation,
+                 DocumentMutation, ReviewMutation)
 )
 
 
@@ -71,7 +80,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[User, Partner, Location, Program, EmailMessage, Application, Document],
+        types=[User, Partner, Location, Program, EmailMessage, Application, Document, Invitation],
         extensions=[ErrorPolicy],
     )
 
