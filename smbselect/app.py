@@ -28,6 +28,7 @@ from smbselect.graphiql import graphiql_html, static_app
 from smbselect.mail.relay import MailRelay
 from smbselect.plugins.manager import Plugins
 from smbselect.resolvers.auth import authenticate
+from smbselect.resolvers.invitations import expiry_loop
 from smbselect.resolvers.observers import EventDispatcher
 from smbselect.resolvers.programs import sync_programs
 from smbselect.schema.root import schema
@@ -111,7 +112,8 @@ def create_app(
             await open_db(settings.database_url)
         await sync_programs(plugins)
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(observers.run(stop))] if run_relay else []
+        background = [relay.run(stop), observers.run(stop), expiry_loop(stop)] if run_relay else []
+        tasks = [asyncio.create_task(job) for job in background]
         try:
             yield
         finally:

@@ -78,10 +78,11 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run the mail relay and the observers' feed on their own (apart from the API)."""
+    """Run the mail relay, the observers' feed and invitation expiry apart from the API."""
     from smbselect.db.connect import close_db, open_db
     from smbselect.mail.relay import MailRelay
     from smbselect.plugins.manager import Plugins
+    from smbselect.resolvers.invitations import expiry_loop
     from smbselect.resolvers.observers import EventDispatcher
 
     settings = get_settings()
@@ -97,7 +98,7 @@ def worker() -> None:
         click.echo("smbselect worker: relaying the outbox and feeding observers (Ctrl+C to stop)")
         dispatcher = EventDispatcher(Plugins.load(settings.plugins), settings.mail_poll_seconds)
         try:
-            await asyncio.gather(MailRelay(settings).run(stop), dispatcher.run(stop))
+            await asyncio.gather(MailRelay(settings).run(stop), dispatcher.run(stop), expiry_loop(stop))
         finally:
             await close_db()
 

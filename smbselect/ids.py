@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+MAX_PK = 2**31 - 1
+
 
 def encode(type_name: str, pk: int) -> str:
     raw = f"{type_name}:{pk}".encode()
@@ -25,10 +27,10 @@ def decode_any(global_id: str) -> tuple[str, int] | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, sep, pk_text = text.partition(":")
-    if not sep or not pk_text.isdigit() or len(pk_text) > 18:
+    if not sep or not pk_text.isascii() or not pk_text.isdigit() or len(pk_text) > 10:
         return None
     pk = int(pk_text)
-    if pk <= 0 or pk > 2**63 - 1:
+    if pk <= 0 or pk > MAX_PK:  # primary keys are 32-bit integers in the database
         return None
     return type_name, pk
 

@@ -260,3 +260,17 @@ async def test_admin_cannot_take_partner_steps(client, world):
     admin = await client.as_user("admin", testing.ADMIN_PASSWORD)
     result = await admin.gql(START, {"id": ids.encode("Application", row.id)})
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_an_expired_invitation_cannot_be_started(client, world):
+    from datetime import datetime, timedelta, timezone
+
+    from smbselect.db.models import Application
+
+    row = await testing.make_application("SMB_SELECT", world["china"])
+    await Application.filter(id=row.id).update(invitation_expires_at=datetime.now(timezone.utc) - timedelta(days=1))
+    li = await client.as_user("li.wei", PARTNER_PASSWORD)
+    result = (await li.data(START, {"id": ids.encode("Application", row.id)}))["applicationStart"]
+    assert result["userErrors"][0]["code"] == "INVALID_STATUS"
+    await row.refresh_from_db()
+    assert row.status.value == "EXPIRED"

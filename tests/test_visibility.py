@@ -159,13 +159,7 @@ NONEXISTENT = [
     ids.encode("Location", 99999),
     ids.encode("Partner", 99999),
     ids.encode("Nonsense", 1),
-    pytest.param(
-        ids.encode("User", 2**40),
-        marks=pytest.mark.xfail(
-            strict=False,  # SQLite's 64-bit ids pass; PostgreSQL's integer column raises
-            reason="ids.decode_any accepts primary keys up to 2**63-1; id columns are 32-bit",
-        ),
-    ),
+    ids.encode("User", 2**40),
     "not-a-global-id",
     "",
     "VXNlcjow",  # User:0

@@ -190,7 +190,13 @@ async def reload(app: Application) -> Application:
 
 
 async def start(ctx: Context, application_id: int | None) -> Application:
-    """SELECT: IN_PROGRESS → NOT_SUBMITTED; a NOT_SUBMITTED one comes back unchanged."""
+    """SELECT: IN_PROGRESS → NOT_SUBMITTED; a NOT_SUBMITTED one comes back unchanged.
+    An invitation that ran out expires the application first (EXPIRED cannot be started)."""
+    from smbselect.resolvers.invitations import expire_due
+
+    access.require_partner(ctx)
+    if await get_application(ctx, application_id) is not None:
+        await expire_due(application_ids=[application_id])  # type: ignore[list-item]
     app = await _load_for_step(ctx, application_id, Step.START)
     if app.status == ApplicationStatus.NOT_SUBMITTED:
         return app

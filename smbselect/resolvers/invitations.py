@@ -14,6 +14,7 @@ cheap and idempotent, so it runs before a link is shown or used and from a perio
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -445,3 +446,20 @@ async def applications_of(ctx: Context, invitation: Invitation) -> list[Applicat
 
 async def emails_of(ctx: Context, invitation: Invitation) -> list[EmailMessage]:
     return await EmailMessage.filter(invitation_id=invitation.id).order_by("id")
+
+
+async def expiry_loop(stop: asyncio.Event, every_seconds: float = 60.0) -> None:
+    """Expire due applications every ``every_seconds`` until ``stop`` (in serve and worker).
+
+    Links being used expire their own applications at once (preview, accept, start); this
+    loop catches the ones nobody touches, so the admins' queue shows EXPIRED in time.
+    """
+    while not stop.is_set():
+        try:
+            await expire_due()
+        except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
+            logging.getLogger("smbselect.invitations").exception("expiring invitations failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+        except asyncio.TimeoutError:
+            pass

@@ -13,6 +13,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from smbselect.errors import BadRequest
+from smbselect.ids import MAX_PK
 
 M = TypeVar("M", bound=Model)
 MAX_PAGE_SIZE = 100
@@ -38,13 +39,24 @@ def _encode(values: list[Any]) -> str:
 
 
 def _decode(cursor: str, size: int) -> list[Any]:
+    """The values of a cursor we made: a JSON list of scalars ending with a row id.
+
+    A forged cursor (other shapes, an id beyond the 32-bit id column) is the client's
+    error, never a server error.
+    """
+    invalid = BadRequest("The cursor 'after' is not valid.")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
     except ValueError as exc:
-        raise BadRequest("The cursor 'after' is not valid.") from exc
+        raise invalid from exc
     if not isinstance(values, list) or len(values) != size:
-        raise BadRequest("The cursor 'after' is not valid.")
+        raise invalid
+    last_id = values[-1]
+    if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 < last_id <= MAX_PK:
+        raise invalid
+    if any(isinstance(v, (list, dict, bool, float)) for v in values[:-1]):
+        raise invalid
     return values
 
 

@@ -51,7 +51,9 @@ class ReviewQuery:
         self, info: Info, application_id: strawberry.ID, decision: Decision,
         comment: str | None = None,
     ) -> list[EmailPreview]:
-        found = await review.preview(info.context, app_id(application_id), _decision(decision), comment)
+        found = await review.preview(
+            info.context, app_id(application_id), _decision(decision), comment
+        )
         return [EmailPreview.of(e) for e in found]
 
 

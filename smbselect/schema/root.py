@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 
 from smbselect import ids
@@ -76,12 +85,29 @@ Mutation = merge_types(
 )
 
 
+# Limits checked while validating, before any resolver runs. The deepest useful path
+# (me > locations > partner > locations > applications > documents > uploadedBy > ...) is
+# about 9 levels; the web app's largest screen uses under 40 aliases and 2,000 tokens.
+MAX_DEPTH = 12
+MAX_ALIASES = 50
+MAX_TOKENS = 5000
+
+
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[User, Partner, Location, Program, EmailMessage, Application, Document, Invitation],
-        extensions=[ErrorPolicy],
+        extensions=[
+            ErrorPolicy,
+            partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+            partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+            partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+            # Parsing and validating the same documents again and again cost more than the
+            # database for small queries: both are cached (bounded).
+            partial(ParserCache, maxsize=512),
+            partial(ValidationCache, maxsize=512),
+        ],
     )
 
 

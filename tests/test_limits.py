@@ -1,0 +1,62 @@
+"""Abusive documents are refused before any resolver runs, and the server keeps answering."""
+
+from __future__ import annotations
+
+from smbselect.schema.root import MAX_ALIASES, MAX_DEPTH
+
+DEEP = "{ me { " + "locations { partner { " * 8 + "name" + " } }" * 8 + " } }"
+ALIASES = "{ " + " ".join(f"a{i}: me {{ username }}" for i in range(MAX_ALIASES + 1)) + " }"
+CYCLIC = "query { me { ...A } } fragment A on User { locations { partner { ...B } } } fragment B on Partner { locations { members { ...A } } }"
+HUGE = "{ me { " + "username " * 6000 + "} }"
+
+
+async def _refused(client, document: str) -> list[dict]:
+    response = await client.post(document)
+    assert response.status_code in (200, 400), response.text
+    body = response.json()
+    assert body.get("data") is None, body
+    assert body["errors"], body
+    return body["errors"]
+
+
+async def test_deep_query_is_refused(client, world):
+    errors = await _refused(client, DEEP)
+    assert "depth" in errors[0]["message"].lower()
+    assert MAX_DEPTH < 20
+
+
+async def test_alias_amplification_is_refused(client, world):
+    errors = await _refused(client, ALIASES)
+    assert "alias" in errors[0]["message"].lower()
+
+
+async def test_cyclic_fragments_are_refused(client, world):
+    errors = await _refused(client, CYCLIC)
+    assert any("within itself" in e["message"] for e in errors)
+
+
+async def test_huge_document_is_refused(client, world):
+    errors = await _refused(client, HUGE)
+    assert "token" in errors[0]["message"].lower()
+
+
+async def test_server_still_answers_after_abuse(client, world):
+    await _refused(client, DEEP)
+    response = await client.post("{ me { username } }")
+    assert response.status_code == 200 and response.json() == {"data": {"me": None}}
+
+
+async def test_page_size_over_100_is_refused(client, world):
+    admin = await client.as_user("admin", "admin-password-1")
+    result = await admin.gql("{ partners(first: 101) { totalCount } }")
+    assert result["data"] is None and "100" in result["errors"][0]["message"]
+
+
+async def test_mutation_over_get_is_refused(client, world):
+    response = await client.http.get("/graphql", params={"query": "mutation { logout { userErrors { code } } }"})
+    assert response.status_code in (400, 405)
+
+
+async def test_batched_requests_are_refused(client, world):
+    response = await client.http.post("/graphql", json=[{"query": "{ me { username } }"}] * 2)
+    assert response.status_code == 400
