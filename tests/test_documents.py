@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from smbselect import ids, testing, uploads
+from smbselect import ids, storage, testing, uploads
 from smbselect.db.models import Document
 from smbselect.plugins import DocumentRequirementDef, JobRoleDef, ProgramDef, TermsDef, hookimpl
 from smbselect.resolvers import documents
@@ -278,25 +278,25 @@ async def test_client_path_names_are_reduced_to_a_harmless_file_name(client, wor
 
 
 def test_clean_filename() -> None:
-    assert uploads.clean_filename("../../etc/passwd.pdf") == "passwd.pdf"
-    assert uploads.clean_filename("C:\\Users\\li\\nda.pdf") == "nda.pdf"
-    assert uploads.clean_filename("nda\r\n\x00\u202egpj.pdf") == "ndagpj.pdf"
-    assert uploads.clean_filename("..") == "document"
-    assert uploads.clean_filename("dir/") == "document"
-    assert uploads.clean_filename(None) == "document"
-    assert uploads.clean_filename("  Vertrag für Österreich.pdf ") == "Vertrag für Österreich.pdf"
-    long = uploads.clean_filename("a" * 300 + ".pdf")
+    assert storage.clean_filename("../../etc/passwd.pdf") == "passwd.pdf"
+    assert storage.clean_filename("C:\\Users\\li\\nda.pdf") == "nda.pdf"
+    assert storage.clean_filename("nda\r\n\x00\u202egpj.pdf") == "ndagpj.pdf"
+    assert storage.clean_filename("..") == "document"
+    assert storage.clean_filename("dir/") == "document"
+    assert storage.clean_filename(None) == "document"
+    assert storage.clean_filename("  Vertrag für Österreich.pdf ") == "Vertrag für Österreich.pdf"
+    long = storage.clean_filename("a" * 300 + ".pdf")
     assert len(long) == 255 and long.endswith(".pdf")
 
 
 def test_sniff() -> None:
-    assert uploads.sniff(PDF[:16]) == "application/pdf"
-    assert uploads.sniff(PNG[:16]) == "image/png"
-    assert uploads.sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00") == "image/jpeg"
-    assert uploads.sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
-    assert uploads.sniff(b"GIF89a") == "image/gif"
-    assert uploads.sniff(b"PK\x03\x04") is None
-    assert uploads.sniff(b"") is None
+    assert storage.sniff(PDF[:16]) == "application/pdf"
+    assert storage.sniff(PNG[:16]) == "image/png"
+    assert storage.sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00") == "image/jpeg"
+    assert storage.sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
+    assert storage.sniff(b"GIF89a") == "image/gif"
+    assert storage.sniff(b"PK\x03\x04") is None
+    assert storage.sniff(b"") is None
 
 
 async def test_upload_rules(client, world, docs_program, settings):

@@ -1,4 +1,3 @@
-from smbselect import ids
 from smbselect.testing import ADMIN_PASSWORD
 
 

@@ -2,7 +2,7 @@
 
 An upload is checked against the requirement (the file's content, not its name or the
 client's content type, must be an accepted type; size at most the requirement's maximum),
-stored under a random name (smbselect.uploads), and recorded in one transaction that
+stored under a random name (smbselect.storage), and recorded in one transaction that
 supersedes the earlier uploads for the same requirement. If that transaction fails the
 stored file is removed again, so the store holds no file without a row.
 
@@ -22,7 +22,7 @@ from typing import IO, Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from smbselect import uploads
+from smbselect import storage
 from smbselect.context import Context
 from smbselect.db.enums import ApplicationEventKind, ApplicationStatus, DocumentStatus
 from smbselect.db.models import Application, Document, Location, User
@@ -127,13 +127,13 @@ async def upload(
             ErrorCode.INVALID, "Send the file as a multipart upload.", ["input", "file"]
         )
     try:
-        stored = await uploads.store(
+        stored = await storage.store(
             ctx.settings.data_dir, incoming.stream,
             max_bytes=requirement.max_size_bytes, accepted=requirement.accepted_content_types,
         )
-    except uploads.Rejected as rejected:
+    except storage.Rejected as rejected:
         raise DomainError.one(ErrorCode.INVALID, f"{rejected} ({requirement.name})", ["input", "file"]) from None
-    filename = uploads.clean_filename(incoming.filename)
+    filename = storage.clean_filename(incoming.filename)
     now = utcnow()
     try:
         async with in_transaction() as conn:
@@ -164,7 +164,7 @@ async def upload(
             if app.status == ApplicationStatus.SUBMITTED:
                 await _uploaded_email(ctx, app, evaluation.program, requirement, filename, user, conn)
     except BaseException:
-        uploads.remove(ctx.settings.data_dir, stored.storage_name)
+        storage.remove(ctx.settings.data_dir, stored.storage_name)
         raise
     return await Document.get(id=doc.id)
 
