@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,12 +18,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import Tortoise
 
-from smbselect import security, uploads
+from smbselect import security, uploads, webapp
 from smbselect.context import Context
 from smbselect.db.connect import close_db, open_db
 from smbselect.graphiql import graphiql_html, static_app
@@ -46,14 +49,42 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None
 
 
+# What a POST to /graphql may carry. Anything else (text/plain and form posts above all:
+# a browser sends those cross-site without asking) is refused before the body is read.
+GRAPHQL_POST_TYPES = frozenset({"application/json", "multipart/form-data"})
+
+
+def media_type(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return value.decode("latin-1").split(";", 1)[0].strip().lower()
+    return ""
+
+
 class GraphQLView(GraphQL):  # type: ignore[type-arg]
-    """strawberry's ASGI view with our context and an offline GraphiQL page."""
+    """strawberry's ASGI view with our context and an offline GraphiQL page.
+
+    Every answer carries ``X-Request-ID``, the id an unexpected error names in its message
+    and in the log. Batching is off (strawberry's default) and mutations over GET are
+    refused by strawberry itself.
+    """
 
     def __init__(self, settings: Settings, plugins: Plugins, relay: MailRelay) -> None:
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
         self.settings = settings
         self.plugins = plugins
         self.relay = relay
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST" \
+                and media_type(scope) not in GRAPHQL_POST_TYPES:
+            response = PlainTextResponse(
+                "Send GraphQL as application/json (or multipart/form-data for uploads).",
+                status_code=415,
+            )
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         ctx = Context(
@@ -63,6 +94,7 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
             request=request,
             response=response,
         )
+        response.headers["X-Request-ID"] = ctx.request_id
         found = await authenticate(bearer_token(request))
         if found is not None:
             ctx.user, ctx.session_id = found
@@ -75,6 +107,60 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
         if request.method == "POST":
             self.relay.wake()  # a mutation may have queued email: deliver it now, not at the next poll
         return await super().process_result(request, result)
+
+
+_SQL_VERBS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"})
+_sql_count: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("sql_count", default=None)
+
+
+class _SqlCountHandler(logging.Handler):
+    """Counts the statements of tortoise's debug log into the current request's counter;
+    passes anything above DEBUG on to the root handlers (the logger stops propagating)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno > logging.DEBUG:
+            for handler in logging.getLogger().handlers:
+                handler.handle(record)
+            return
+        counter = _sql_count.get()
+        if counter is None:
+            return
+        query = record.args[0] if isinstance(record.args, tuple) and record.args else record.msg
+        head = str(query).lstrip()[:8].split(None, 1)
+        if head and head[0].upper() in _SQL_VERBS:
+            counter[0] += 1
+
+
+class SqlCountHeader:
+    """``SMBSELECT_COUNT_SQL=1`` (the benchmark): every response carries ``X-SQL-Count``, the
+    SQL statements its request sent. Per request through a context variable, which the
+    tasks a request starts (batch loaders) inherit; background loops are not counted."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        db_log = logging.getLogger("tortoise.db_client")
+        if not any(isinstance(h, _SqlCountHandler) for h in db_log.handlers):
+            db_log.addHandler(_SqlCountHandler(logging.DEBUG))
+        db_log.setLevel(logging.DEBUG)
+        db_log.propagate = False  # or every statement would reach the log
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        counter = [0]
+        token = _sql_count.set(counter)
+
+        async def send_with_count(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-sql-count", str(counter[0]).encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_count)
+        finally:
+            _sql_count.reset(token)
 
 
 async def healthz(request: Request) -> Response:
@@ -138,6 +224,8 @@ def create_app(
         )
     # Inside CORS, so a 413 still carries the CORS headers a browser needs to read it.
     middleware.append(Middleware(uploads.RequestSizeLimit, paths=["/graphql"]))
+    if os.environ.get("SMBSELECT_COUNT_SQL") == "1":
+        middleware.insert(0, Middleware(SqlCountHeader))
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
@@ -145,6 +233,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/documents/{document_id:int}", uploads.download_document, methods=["GET"]),
             Mount("/static", static_app(), name="static"),
+            *webapp.routes(),  # the web app at / and its client-side routes
         ],
         middleware=middleware,
         lifespan=lifespan,

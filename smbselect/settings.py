@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     mail_max_attempts: int = 14
     mail_poll_seconds: float = 2.0
 
+    # Abuse limits (smbselect/ratelimit.py): counted in the database, so they hold across
+    # every server process. A window starts with the first attempt and lasts its minutes.
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1, le=1440)
+    login_slowdown_after: int = Field(default=3, ge=0)
+    login_slowdown_max_seconds: float = Field(default=2.0, ge=0)
+    password_reset_max_requests_per_account: int = Field(default=3, ge=1)
+    password_reset_max_requests_per_address: int = Field(default=10, ge=1)
+    password_reset_window_minutes: int = Field(default=60, ge=1, le=1440)
+    invitation_max_guesses_per_address: int = Field(default=20, ge=1)
+    invitation_window_minutes: int = Field(default=15, ge=1, le=1440)
+
     @field_validator("cors_origins", "plugins", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:

@@ -52,3 +52,25 @@ async def test_page_of_10_and_of_50_cost_the_same(client, world, app, monkeypatc
     print(f"\nSQL statements: page of 10 = {sql_10}, page of 50 = {sql_50}; plugin calls {calls_10} / {calls_50}")
     assert sql_10 == sql_50
     assert calls_10 == calls_50
+
+
+APPROVAL_QUEUE = """query($first: Int!) { applications(first: $first) { edges { node {
+  id status program { code name } location { name country partner { name } }
+  jobAllocations { role { code name } user { id name username } } submitBlockers { code message jobRoleCode }
+} } } }"""
+
+
+async def test_approval_queue_page_is_at_most_8_statements(client, world):
+    """The approval queue page of the performance target (program, location, partner,
+    allocations with their users, submitBlockers): at most 8 SQL statements, the session
+    lookup included, for 10 rows as for 100."""
+    await _many_applications(world, 100)
+    admin = await client.as_user("admin", testing.ADMIN_PASSWORD)
+    counts = {}
+    for first in (10, 100):
+        with testing.SqlCounter() as sql:
+            data = await admin.data(APPROVAL_QUEUE, {"first": first})
+        assert len(data["applications"]["edges"]) == first
+        counts[first] = sql.count
+    print(f"\napproval queue page: {counts[10]} statements for 10 rows, {counts[100]} for 100")
+    assert counts[10] == counts[100] <= 8

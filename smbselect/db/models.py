@@ -183,6 +183,22 @@ class PasswordResetToken(Model):
         table = "password_reset_token"
 
 
+class RateLimit(Model):
+    """Attempts counted per key in a fixed window that starts with the first attempt.
+
+    Keys: "login:user:li.wei", "login:ip:10.0.0.7", "reset:user:...", "reset:ip:...",
+    "invite:ip:...". Kept in the database so that every server process sees the same
+    counts; changed only by conditional updates (see smbselect/ratelimit.py)."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=255, unique=True)
+    window_start = fields.DatetimeField(db_index=True)
+    count = fields.IntField(default=0)
+
+    class Meta:
+        table = "rate_limit"
+
+
 class Program(Model):
     """An invitation program, as last registered by the plugin that owns it.
 

@@ -134,10 +134,12 @@ async def queue(
     elif flt.overdue is False:
         query = query.filter(~Q(status=ApplicationStatus.SUBMITTED, review_due_on__lt=rules.today()))
     key = ORDER_KEYS[order_field]
-    return await nullable_keyset_page(
-        query, key, first, after, default_first=20, descending=descending,
-        dump=_dump, load=_loader(key),
+    page = await nullable_keyset_page(
+        query.select_related("program", "location__partner"), key, first, after,
+        default_first=20, descending=descending, dump=_dump, load=_loader(key),
     )
+    rules.prime(ctx, page.items)
+    return page
 
 
 # --- helpers for the steps --------------------------------------------------------------
@@ -230,7 +232,7 @@ async def save_allocations(
         await LocationStaff.filter(location_id=app.location_id).values_list("user_id", flat=True)
     )
     wanted_ids = {a.user_id for a in allocations if a.user_id is not None and a.user_id in staff_ids}
-    people = await rules.candidates(wanted_ids, staff_location=app.location_id)
+    people = await rules.candidates(ctx, wanted_ids, staff_location=app.location_id)
     seen: set[tuple[str, int]] = set()
     per_role: Counter[str] = Counter()
     per_person: Counter[int] = Counter()

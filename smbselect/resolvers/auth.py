@@ -2,7 +2,8 @@
 
 One message for a wrong password, an unknown user and an inactive user, and the same
 answer to a reset request whether or not the account exists: nothing here tells an
-outsider which usernames exist.
+outsider which usernames exist. Failed logins and reset requests are counted per account
+and per client address (smbselect/ratelimit.py), unknown accounts included.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from tortoise.transactions import in_transaction
 
+from smbselect import ratelimit
 from smbselect.context import Context
 from smbselect.db.models import PasswordResetToken, Session, User
 from smbselect.errors import DomainError, ErrorCode
@@ -54,6 +56,12 @@ async def find_login_user(login: str) -> User | None:
     return await User.get_or_none(**{field: key})
 
 
+def account_name(user: User | None, login: str) -> str:
+    """What the limits count a login name as: the account's username, so that its username
+    and its email share one counter; the login text itself when no such user exists."""
+    return user.username if user is not None else normalise_login(login)
+
+
 async def start_session(ctx: Context, user: User, using_db=None) -> LoginResult:  # type: ignore[no-untyped-def]
     token = new_token()
     expires = now() + timedelta(hours=ctx.settings.session_ttl_hours)
@@ -63,9 +71,12 @@ async def start_session(ctx: Context, user: User, using_db=None) -> LoginResult:
 
 async def login(ctx: Context, username: str, password: str) -> LoginResult:
     user = await find_login_user(username)
+    attempt = await ratelimit.login_attempt(ctx.settings, account_name(user, username), ctx.client_ip)
     ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
+        await attempt.failed()
         raise DomainError.one(ErrorCode.INVALID, LOGIN_FAILED)
+    await attempt.succeeded()
     return await start_session(ctx, user)
 
 
@@ -73,7 +84,7 @@ async def authenticate(token: str | None) -> tuple[User, int] | None:
     """The active user and session id of a bearer token, or None (unknown, expired, inactive)."""
     if not token or len(token) > 200:
         return None
-    session = await Session.get_or_none(token_hash=token_hash(token)).prefetch_related("user")
+    session = await Session.filter(token_hash=token_hash(token)).select_related("user").first()
     if session is None or session.expires_at <= now() or not session.user.active:
         return None
     return session.user, session.id
@@ -110,6 +121,7 @@ async def password_change(ctx: Context, current_password: str, new_password: str
 async def password_reset_request(ctx: Context, login_name: str) -> None:
     """Email a reset link to an active account; do the same nothing-visible otherwise."""
     user = await find_login_user(login_name)
+    await ratelimit.reset_request(ctx.settings, account_name(user, login_name), ctx.client_ip)
     if user is None or not user.active:
         return
     token = new_token()

@@ -24,6 +24,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from smbselect import ratelimit
 from smbselect.context import Context
 from smbselect.db.enums import ApplicationEventKind, ApplicationStatus, UserRole
 from smbselect.db.models import (
@@ -348,10 +349,16 @@ class Preview:
 
 
 async def preview(ctx: Context, token: str) -> Preview | None:
-    """What a link shows before logging in; None for an unknown token."""
+    """What a link shows before logging in; None for an unknown token. Unknown tokens are
+    counted per client address: too many, and the answer is a RATE_LIMITED error."""
+    try:
+        guess = await ratelimit.invitation_guess(ctx.settings, ctx.client_ip)
+    except ratelimit.Limited as limited:
+        raise ratelimit.RateLimited(str(limited)) from None
     link = await _link(token)
     if link is None:
         return None
+    await guess.known()
     await _expire_for(link.invitation_id)
     invitation = await Invitation.get(id=link.invitation_id).prefetch_related("program", "partner")
     user = await User.get(id=link.user_id)
@@ -373,29 +380,40 @@ class Accepted:
 
 
 async def accept(ctx: Context, token: str, password: str) -> Accepted:
-    """Log in through a link: choose the password the first time, else give it as at login."""
+    """Log in through a link: choose the password the first time, else give it as at login.
+
+    Unknown tokens count as guesses per client address; a password given here counts as
+    at login (per account and address), so a link is no way around the login limits."""
+    guess = await ratelimit.invitation_guess(ctx.settings, ctx.client_ip)
     link = await _link(token)
     if link is None:
         raise _invalid_link(ctx.settings.support_email)
+    await guess.known()
     await _expire_for(link.invitation_id)
     invitation = await Invitation.get(id=link.invitation_id).prefetch_related("program")
     support = notify.support_of(ctx, definition_of(invitation.program, ctx.plugins))
     user = await User.get(id=link.user_id)
     if link.expires_at <= utcnow() or not user.active:
         raise _invalid_link(support)
+    attempt = await ratelimit.login_attempt(ctx.settings, user.username, ctx.client_ip)
     if user.password_hash is None:
         if why := password_problem(password):
+            await attempt.abandoned()
             raise DomainError.one(ErrorCode.INVALID, why, ["input", "password"])
         new_hash = await hash_password(password)
         # Of two racing first uses only one sets the password; the other checks against it.
         won = await User.filter(id=user.id, password_hash=None, active=True).update(password_hash=new_hash)
         user = await User.get(id=user.id)
         if not user.active:
+            await attempt.abandoned()
             raise _invalid_link(support)
         if not won and not await verify_password(user.password_hash, password):
+            await attempt.failed()
             raise DomainError.one(ErrorCode.INVALID, LOGIN_FAILED, ["input", "password"])
     elif not await verify_password(user.password_hash, password):
+        await attempt.failed()
         raise DomainError.one(ErrorCode.INVALID, LOGIN_FAILED, ["input", "password"])
+    await attempt.succeeded()
     async with in_transaction() as conn:
         await InvitationLink.filter(id=link.id, accepted_at=None).using_db(conn).update(accepted_at=utcnow())
         result = await start_session(ctx, user, using_db=conn)

@@ -42,6 +42,13 @@ class BatchLoader(Generic[K, V]):
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._dispatch()))
         return future
 
+    def prime(self, key: K, value: V) -> None:
+        """Remember a value loaded some other way (a joined row), unless one is cached."""
+        if key not in self._cache:
+            future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+            future.set_result(value)
+            self._cache[key] = future
+
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         return list(await asyncio.gather(*(self.load(k) for k in keys)))
 

@@ -22,6 +22,7 @@ from smbselect.db.models import (
     JobAllocation,
     Location,
     LocationStaff,
+    Partner,
     Program,
     TermsAcceptance,
     User,
@@ -151,25 +152,41 @@ def location_info(location: Location) -> LocationInfo:
     return LocationInfo(location.id, location.partner_id, location.name, location.country)
 
 
-async def programs_by_id(ctx: Context, ids: Iterable[int]) -> dict[int, tuple[Program, ProgramDef]]:
-    """Program rows and definitions, batched and cached for the request."""
-
+def _programs_loader(ctx: Context) -> loaders.BatchLoader[int, tuple[Program, ProgramDef] | None]:
     async def batch(keys: list[int]) -> list[tuple[Program, ProgramDef] | None]:
         rows = {r.id: r for r in await Program.filter(id__in=keys)}
         return [(rows[k], definition_of(rows[k], ctx.plugins)) if k in rows else None for k in keys]
 
+    return loaders.loader(ctx, "programs_by_id", batch)
+
+
+async def programs_by_id(ctx: Context, ids: Iterable[int]) -> dict[int, tuple[Program, ProgramDef]]:
+    """Program rows and definitions, batched and cached for the request."""
     wanted = list(dict.fromkeys(ids))
-    found = await loaders.loader(ctx, "programs_by_id", batch).load_many(wanted)
+    found = await _programs_loader(ctx).load_many(wanted)
     return {k: v for k, v in zip(wanted, found) if v is not None}
 
 
-async def candidates(user_ids: Iterable[int], staff_location: int | None = None) -> dict[int, CandidateInfo]:
+def prime(ctx: Context, apps: Sequence[Application]) -> None:
+    """Remember the program, location and partner joined to a page of applications, so the
+    fields that need them ask the database nothing more."""
+    for app in apps:
+        if isinstance(app.program, Program):
+            _programs_loader(ctx).prime(app.program.id, (app.program, definition_of(app.program, ctx.plugins)))
+        if isinstance(app.location, Location):
+            loaders.location_by_id(ctx).prime(app.location.id, app.location)
+            partner = getattr(app.location, "partner", None)
+            if isinstance(partner, Partner):
+                loaders.partner_by_id(ctx).prime(partner.id, partner)
+
+
+async def candidates(ctx: Context, user_ids: Iterable[int], staff_location: int | None = None) -> dict[int, CandidateInfo]:
     """Plain candidate data (active, staff of ``staff_location``, certifications) for some
     people; without a location, ``is_staff`` is False and callers set it per application."""
     ids = list(set(user_ids))
     if not ids:
         return {}
-    users = {u.id: u for u in await User.filter(id__in=ids)}
+    users = {u.id: u for u in await loaders.user_by_id(ctx).load_many(ids) if u is not None}
     certs: dict[int, list[CertificationInfo]] = defaultdict(list)
     for c in await Certification.filter(user_id__in=ids):
         certs[c.user_id].append(CertificationInfo(c.code, c.expires_on))
@@ -249,7 +266,7 @@ async def _check_allocations(ctx: Context, pdef: ProgramDef, evaluations: list[E
             need[uid].add(ev.location.id)
     if not need:
         return
-    people = await candidates(need.keys())
+    people = await candidates(ctx, need.keys())
     staff_pairs = set(
         await LocationStaff.filter(user_id__in=list(need)).values_list("user_id", "location_id")
     )
@@ -294,7 +311,7 @@ async def qualified_staff_batch(
     ):
         staff_by_location[location_id].append(user_id)
     everyone = {uid for ids in staff_by_location.values() for uid in ids}
-    people = await candidates(everyone)
+    people = await candidates(ctx, everyone)
     asked: dict[tuple[str, JobRoleDef], dict[int, Qualification]] = {}
     for ev, role in requests:
         key = (ev.program.code, role)

@@ -21,7 +21,7 @@ from smbselect.schema.applications import Application, ApplicationMutation, Appl
 from smbselect.schema.auth import AuthMutation, AuthQuery
 from smbselect.schema.documents import Document, DocumentMutation
 from smbselect.schema.base import Info, Node
-from smbselect.schema.errors import ErrorPolicy
+from smbselect.schema.errors import ErrorPolicy, SchemaPrivacy
 from smbselect.schema.invitations import Invitation, InvitationMutation, InvitationQuery
 from smbselect.schema.outbox import EmailMessage, OutboxMutation, OutboxQuery
 from smbselect.schema.programs import Program, ProgramQuery
@@ -100,6 +100,7 @@ def build_schema() -> strawberry.Schema:
         types=[User, Partner, Location, Program, EmailMessage, Application, Document, Invitation],
         extensions=[
             ErrorPolicy,
+            SchemaPrivacy,  # production: introspection and "Did you mean" for admins only
             partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
             partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
             partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
