@@ -69,10 +69,17 @@ class RateLimited(AccessError):
 
 
 def key(kind: str, value: str) -> str:
-    """``kind:value``; a value too long for the column is replaced by its SHA-256."""
+    """``kind:value``; a value the column cannot hold (too long, with a NUL, which
+    PostgreSQL refuses in text, or a lone surrogate, which is no UTF-8) is replaced by its
+    SHA-256."""
     text = f"{kind}:{value}"
-    if len(text) > MAX_KEY_LENGTH:
-        text = f"{kind}:sha256:{hashlib.sha256(value.encode()).hexdigest()}"
+    try:
+        storable = "\x00" not in text and bool(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        storable = False
+    if not storable or len(text) > MAX_KEY_LENGTH:
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        text = f"{kind}:sha256:{digest}"
     return text
 
 
@@ -151,7 +158,8 @@ def slowdown(settings: Settings, failures: int) -> float:
     extra = failures - settings.login_slowdown_after
     if extra <= 0 or settings.login_slowdown_max_seconds <= 0:
         return 0.0
-    return float(min(settings.login_slowdown_max_seconds, FIRST_SLOWDOWN_SECONDS * 2 ** (extra - 1)))
+    pause = FIRST_SLOWDOWN_SECONDS * 2 ** (extra - 1)
+    return float(min(settings.login_slowdown_max_seconds, pause))
 
 
 @dataclass
@@ -207,7 +215,8 @@ async def reset_request(settings: Settings, account: str, client_ip: str | None)
     await take(account_key, settings.password_reset_max_requests_per_account, window)
     if (where := address(client_ip)) is not None:
         try:
-            await take(key("reset:ip", where), settings.password_reset_max_requests_per_address, window)
+            limit = settings.password_reset_max_requests_per_address
+            await take(key("reset:ip", where), limit, window)
         except Limited:
             await give_back(account_key)
             raise

@@ -53,6 +53,10 @@ async def find_login_user(login: str) -> User | None:
     if not key:
         return None
     field = "email" if "@" in key else "username"
+    # A name its column could not hold names no one: tortoise refuses a filter value over
+    # max_length, and PostgreSQL a NUL in text (both were "Unexpected error.").
+    if "\x00" in key or len(key) > User._meta.fields_map[field].max_length:
+        return None
     return await User.get_or_none(**{field: key})
 
 
@@ -71,7 +75,8 @@ async def start_session(ctx: Context, user: User, using_db=None) -> LoginResult:
 
 async def login(ctx: Context, username: str, password: str) -> LoginResult:
     user = await find_login_user(username)
-    attempt = await ratelimit.login_attempt(ctx.settings, account_name(user, username), ctx.client_ip)
+    account = account_name(user, username)
+    attempt = await ratelimit.login_attempt(ctx.settings, account, ctx.client_ip)
     ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
         await attempt.failed()
