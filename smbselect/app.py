@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import contextlib
 import contextvars
 import logging
@@ -99,6 +100,17 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
         if found is not None:
             ctx.user, ctx.session_id = found
         return ctx
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON that cannot be UTF-8 (a lone surrogate escape such as "\\ud800") is refused
+        as malformed (400) here, instead of failing deep in a database driver."""
+        value = json.loads(data)
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+            raise json.JSONDecodeError("lone surrogate in a string", text, exc.start) from exc
+        return value
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # type: ignore[override]
         return HTMLResponse(graphiql_html())

@@ -60,3 +60,11 @@ async def test_mutation_over_get_is_refused(client, world):
 async def test_batched_requests_are_refused(client, world):
     response = await client.http.post("/graphql", json=[{"query": "{ me { username } }"}] * 2)
     assert response.status_code == 400
+
+
+async def test_a_lone_surrogate_is_a_malformed_request(client, world):
+    body = ('{"query": "mutation($u: String!) { login(input: {username: $u, password: \\"x\\"}) '
+            '{ token } }", "variables": {"u": "\\ud800x"}}')
+    response = await client.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "JSON" in response.text
