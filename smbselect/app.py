@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import contextlib
 import contextvars
@@ -188,6 +189,15 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "up"})
 
 
+def tune_gc() -> None:
+    """A long-running server: the objects alive after start-up (modules, schema, plugins)
+    are frozen out of the collector, and the young generation is collected less often.
+    Full collections over ~120k start-up objects took 80-110 ms and set the p99."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -209,6 +219,8 @@ def create_app(
         if manage_db:
             await open_db(settings.database_url)
         await sync_programs(plugins)
+        if manage_db:
+            tune_gc()
         stop = asyncio.Event()
         background = [relay.run(stop), observers.run(stop), expiry_loop(stop)] if run_relay else []
         tasks = [asyncio.create_task(job) for job in background]

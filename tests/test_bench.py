@@ -68,7 +68,6 @@ def test_the_benchmark_runs_and_both_servers_agree(tiny: tuple[str, Manifest]) -
     assert "approval queue" in table
 
 
-@pytest.mark.xfail(reason="issue 6, part 2: the queue page still costs more than 8 statements", strict=False)
 def test_the_approval_queue_stays_within_its_sql_budget(tiny: tuple[str, Manifest]) -> None:
     url, manifest = tiny
     by_page = run.queue_sql_by_page(url, manifest, pages=(10, 100))

@@ -113,6 +113,7 @@ class LocationMember(Model):
 
     class Meta:
         table = "location_member"
+        indexes = (("user_id",),)
         unique_together = (("location", "user"),)
 
 
@@ -131,6 +132,7 @@ class LocationStaff(Model):
 
     class Meta:
         table = "location_staff"
+        indexes = (("user_id",),)
         unique_together = (("location", "user"),)
 
 
@@ -259,6 +261,7 @@ class InvitationLink(Model):
 
     class Meta:
         table = "invitation_link"
+        indexes = (("user_id",),)
         unique_together = (("invitation", "user"),)
 
 
@@ -303,6 +306,7 @@ class Application(Model):
 
     class Meta:
         table = "application"
+        indexes = (("location_id", "program_id"),)
         unique_together = (("program", "location"),)
 
 
@@ -321,6 +325,7 @@ class InvitationApplication(Model):
 
     class Meta:
         table = "invitation_application"
+        indexes = (("application_id",),)
         unique_together = (("invitation", "application"),)
 
 
@@ -366,6 +371,7 @@ class TermsAcceptance(Model):
 
     class Meta:
         table = "terms_acceptance"
+        indexes = (("application_id",),)
 
 
 class Document(Model):
@@ -398,6 +404,7 @@ class Document(Model):
 
     class Meta:
         table = "document"
+        indexes = (("application_id",),)
 
 
 class ApplicationEvent(Model):
@@ -431,7 +438,7 @@ class ApplicationEvent(Model):
 
     class Meta:
         table = "application_event"
-        indexes = (("observed_at", "id"),)
+        indexes = (("observed_at", "id"), ("application_id", "occurred_at"))
 
 
 class EmailMessage(Model):

@@ -250,15 +250,21 @@ async def evaluate(ctx: Context, apps: Sequence[Application]) -> dict[int, Evalu
         required = ctx.plugins.required_documents(pdef, app_infos)
         for app in group:
             evaluations[app.id].required_documents = required[app.id]
-        editable = [evaluations[a.id] for a in group if a.status in EDITABLE or a.status == ApplicationStatus.SUBMITTED]
-        await _check_allocations(ctx, pdef, editable)
+    # Allocations of every program on the page are checked in one pass (one load of the
+    # people), then each program's plugins add their blockers.
+    live = [ev for ev in evaluations.values()
+            if ev.application.status in EDITABLE or ev.application.status == ApplicationStatus.SUBMITTED]
+    await _check_allocations(ctx, live)
+    for program_id, group in by_program.items():
+        _, pdef = programs[program_id]
+        editable = [ev for ev in live if ev.application.program_id == program_id]
         blockers = ctx.plugins.submit_blockers(pdef, [e.info() for e in editable])
         for ev in editable:
             ev.plugin_blockers = blockers.get(ev.application.id, [])
     return evaluations
 
 
-async def _check_allocations(ctx: Context, pdef: ProgramDef, evaluations: list[Evaluation]) -> None:
+async def _check_allocations(ctx: Context, evaluations: list[Evaluation]) -> None:
     """Mark allocated people who no longer qualify (expired, left, deactivated)."""
     need: dict[int, set[int]] = defaultdict(set)  # user -> locations where they must be staff
     for ev in evaluations:
@@ -270,7 +276,7 @@ async def _check_allocations(ctx: Context, pdef: ProgramDef, evaluations: list[E
     staff_pairs = set(
         await LocationStaff.filter(user_id__in=list(need)).values_list("user_id", "location_id")
     )
-    by_role: dict[JobRoleDef, list[tuple[Evaluation, CandidateInfo]]] = defaultdict(list)
+    by_role: dict[tuple[str, JobRoleDef], list[tuple[Evaluation, CandidateInfo]]] = defaultdict(list)
     for ev in evaluations:
         roles = {r.code: r for r in ev.job_roles}
         for role_code, uid in ev.allocations:
@@ -281,8 +287,9 @@ async def _check_allocations(ctx: Context, pdef: ProgramDef, evaluations: list[E
                 continue
             here = CandidateInfo(uid, person.name, person.active, (uid, ev.location.id) in staff_pairs,
                                  person.certifications)
-            by_role[role].append((ev, here))
-    for role, pairs in by_role.items():
+            by_role[(ev.program.code, role)].append((ev, here))
+    for (_code, role), pairs in by_role.items():
+        program = pairs[0][0].program
         # A person may be staff at one application's location and not at another's: ask per
         # distinct candidate value (the staff flag is part of it).
         distinct = list({(c.user_id, c.is_staff): c for _, c in pairs}.values())
@@ -290,7 +297,7 @@ async def _check_allocations(ctx: Context, pdef: ProgramDef, evaluations: list[E
         for flag in (True, False):
             group = [c for c in distinct if c.is_staff is flag]
             if group:
-                for uid, q in ctx.plugins.qualify(pdef, role, group, today()).items():
+                for uid, q in ctx.plugins.qualify(program, role, group, today()).items():
                     answers[(uid, flag)] = q
         for ev, cand in pairs:
             q = answers[(cand.user_id, cand.is_staff)]
