@@ -16,6 +16,16 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]" -e examples/smbselect-premier
 
+# tests/test_browser.py drives Debian's Chromium through Playwright (never `playwright install`).
+if [ ! -x "${SMBSELECT_CHROMIUM:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium (apt-get) for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "== no Chromium: the browser tests will be skipped (sudo apt-get install chromium)" >&2
+  fi
+fi
+
 pg_url=${SMBSELECT_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/}
 status=0
 

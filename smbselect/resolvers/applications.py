@@ -394,6 +394,10 @@ async def withdraw(ctx: Context, application_id: int | None, reason: str | None)
     """Withdraw before a decision; the admins are told."""
     app = await _load_for_step(ctx, application_id, Step.WITHDRAW)
     comment = (reason or "").strip() or None
+    if comment is not None and "\x00" in comment:  # PostgreSQL cannot store it in text
+        raise DomainError.one(
+            ErrorCode.INVALID, "The reason may not contain NUL characters.", ["input", "reason"],
+        )
     programs = await rules.programs_by_id(ctx, [app.program_id])
     _, program = programs[app.program_id]
     async with in_transaction() as conn:

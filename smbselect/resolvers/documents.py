@@ -227,6 +227,10 @@ async def review(
             ErrorCode.INVALID, f"The comment must have at most {MAX_COMMENT_LENGTH} characters.",
             ["input", "comment"],
         )
+    if text is not None and "\x00" in text:  # PostgreSQL cannot store it in text
+        raise DomainError.one(
+            ErrorCode.INVALID, "The comment may not contain NUL characters.", ["input", "comment"],
+        )
     _, program = (await rules.programs_by_id(ctx, [app.program_id]))[app.program_id]
     evaluation = (await rules.evaluate(ctx, [app]))[app.id]
     requirement_name = next(

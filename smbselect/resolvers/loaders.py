@@ -33,14 +33,18 @@ class BatchLoader(Generic[K, V]):
         self._pending: list[K] = []
 
     def load(self, key: K) -> Awaitable[V]:
+        """The value of ``key``, shielded: the cached future is shared by every field that
+        asks, and a cancelled waiter (graphql-core cancels the siblings of a field whose
+        error nulls their parent) would otherwise cancel it for all the others, whose
+        CancelledError then escapes the executor and kills the request."""
         if key in self._cache:
-            return self._cache[key]
+            return asyncio.shield(self._cache[key])
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._cache[key] = future
         self._pending.append(key)
         if len(self._pending) == 1:
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._dispatch()))
-        return future
+        return asyncio.shield(future)
 
     def prime(self, key: K, value: V) -> None:
         """Remember a value loaded some other way (a joined row), unless one is cached."""

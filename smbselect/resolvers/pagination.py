@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -61,6 +62,15 @@ def _decode(cursor: str, size: int) -> list[Any]:
     return values
 
 
+def _fits(model: type[Model], key: str, value: Any) -> bool:
+    """Whether a cursor's key value can be compared with the (non-null) key column: a
+    forged null, or a value of another type or out of an integer column's range, is the
+    client's error, never a database error."""
+    if isinstance(model._meta.fields_map[key], fields.IntField):
+        return isinstance(value, int) and not isinstance(value, bool) and -MAX_PK - 1 <= value <= MAX_PK
+    return isinstance(value, str)
+
+
 def check_first(first: int | None, default: int) -> int:
     size = default if first is None else first
     if size < 0 or size > MAX_PAGE_SIZE:
@@ -78,6 +88,8 @@ async def keyset_page(
     paged = query
     if after:
         key_value, last_id = _decode(after, 2)
+        if not _fits(query.model, key, key_value):
+            raise BadRequest("The cursor 'after' is not valid.")
         op = "lt" if descending else "gt"
         paged = paged.filter(
             Q(**{f"{key}__{op}": key_value}) | Q(**{key: key_value, f"id__{op}": last_id})

@@ -37,6 +37,8 @@ from smbselect.security import hash_password, password_problem
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,149}$")
 CERT_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 NAME_MAX = 200
+# Control characters are in no name; NUL cannot even be stored (PostgreSQL refuses it in text).
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 Field = tuple[str, ...]
 
@@ -54,6 +56,10 @@ class Problems:
         if self.items:
             raise DomainError(self.items)
 
+    def about(self, field: str) -> bool:
+        """Whether a problem was found with ``input.<field>``."""
+        return any(p.field == ("input", field) for p in self.items)
+
 
 def clean_name(value: str | None, problems: Problems, field: str, what: str) -> str:
     text = " ".join((value or "").split())
@@ -61,6 +67,8 @@ def clean_name(value: str | None, problems: Problems, field: str, what: str) -> 
         problems.add(ErrorCode.REQUIRED, f"Enter the {what}.", field)
     elif len(text) > NAME_MAX:
         problems.add(ErrorCode.INVALID, f"The {what} may have at most {NAME_MAX} characters.", field)
+    elif CONTROL_RE.search(text):
+        problems.add(ErrorCode.INVALID, f"The {what} may not contain control characters.", field)
     return text
 
 
@@ -111,7 +119,9 @@ async def search_partners(
     access.require_admin(ctx)
     query = Partner.all()
     if search and search.strip():
-        query = query.filter(name_fold__contains=fold(search.strip()))
+        needle = fold(search.strip())
+        # in no name, and PostgreSQL refuses NUL in a text parameter
+        query = query.filter(id=-1) if "\x00" in needle else query.filter(name_fold__contains=needle)
     return await keyset_page(query, "name_fold", first, after, default_first=20)
 
 
@@ -132,7 +142,9 @@ async def search_people(
         # An inactive person "is no longer offered as staff" (User.active in the contract).
         query = query.filter(staff_links__location_id=staff_of_location_id, active=True)
     if search and search.strip():
-        query = query.filter(search_fold__contains=fold(search.strip()))
+        needle = fold(search.strip())
+        # in no name, and PostgreSQL refuses NUL in a text parameter
+        query = query.filter(id=-1) if "\x00" in needle else query.filter(search_fold__contains=needle)
     return await keyset_page(query.distinct(), "search_fold", first, after, default_first=50)
 
 
@@ -294,7 +306,10 @@ async def user_create(ctx: Context, data: UserInput) -> User:
     if data.role == UserRole.PARTNER and partner_id is not None or data.location_ids or data.staff_location_ids:
         acts_for = await _check_locations(data.location_ids, partner_id, "locationIds", problems)
         staff_of = await _check_locations(data.staff_location_ids, partner_id, "staffLocationIds", problems)
-    await _check_unique(problems, username or None, email)
+    # only well-formed values are looked up: the columns cannot hold the others (too long,
+    # NUL), and they cannot be taken anyway
+    await _check_unique(problems, None if problems.about("username") else username or None,
+                        None if problems.about("email") else email)
     problems.raise_if_any()
     password_hash = await hash_password(data.password) if data.password else None
     try:
@@ -330,7 +345,8 @@ async def user_update(ctx: Context, changes: UserChanges) -> User:
         user.name = clean_name(changes.name, problems, "name", "person's name")
     if changes.email is not None:
         user.email = clean_email(changes.email, problems)
-        await _check_unique(problems, None, user.email, exclude_id=user.id)
+        if not problems.about("email"):
+            await _check_unique(problems, None, user.email, exclude_id=user.id)
     acts_for = staff_of = None
     if changes.location_ids is not None:
         acts_for = await _check_locations(changes.location_ids, user.partner_id, "locationIds", problems)
@@ -403,7 +419,9 @@ async def certification_remove(ctx: Context, user_id: int | None, code: str) -> 
     user = await User.get_or_none(id=user_id) if user_id else None
     if user is None:
         raise not_found(["input", "userId"])
-    deleted = await Certification.filter(user_id=user.id, code=(code or "").strip().upper()).delete()
+    clean = (code or "").strip().upper()
+    # a malformed code (too long for the column, NUL) is held by no one
+    deleted = await Certification.filter(user_id=user.id, code=clean).delete() if CERT_CODE_RE.match(clean) else 0
     if not deleted:
         raise DomainError.one(
             ErrorCode.NOT_FOUND, "This person holds no such certification.", ["input", "code"]

@@ -73,6 +73,10 @@ async def _refusals(
             ErrorCode.INVALID, f"The comment may be at most {COMMENT_MAX} characters long.",
             COMMENT_FIELD,
         ))
+    if comment is not None and "\x00" in comment:  # PostgreSQL cannot store it in text
+        problems.append(Problem(
+            ErrorCode.INVALID, "The comment may not contain NUL characters.", COMMENT_FIELD,
+        ))
     if decision in (Decision.REJECTED, Decision.CHANGES_REQUESTED) and comment is None:
         what = "why it is rejected" if decision == Decision.REJECTED else "what to change"
         problems.append(Problem(

@@ -51,7 +51,9 @@ export function onLangChange(fn) {
   listeners.add(fn);
 }
 
+// A key with a ".one" variant uses it when params.n is 1.
 export function t(key, params = {}) {
+  if (params.n === 1 && dictionaries[current][`${key}.one`] !== undefined) key = `${key}.one`;
   let text = dictionaries[current][key];
   if (text === undefined) {
     console.warn(`missing translation: ${current}.${key}`);

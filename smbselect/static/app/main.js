@@ -92,7 +92,7 @@ function renderHeader() {
     }, l.name)));
   const account = user
     ? h("div", { class: "account" },
-      h("span", { class: "who" }, user.name, user.partner ? ` · ${user.partner.name}` : ` · ${t("role.ADMIN")}`),
+      h("span", { class: "who" }, user.name, ` · ${user.partner ? user.partner.name : t(`role.${user.role}`)}`),
       h("button", { type: "button", class: "btn btn-link", onclick: onLogout }, t("nav.logout")))
     : null;
   clear(header).append(

@@ -94,7 +94,6 @@ export class ErrorSlots {
     const general = [];
     let first = null;
     for (const error of userErrors) {
-      const path = (error.field || []).join(".");
       let target = null;
       for (let parts = (error.field || []).length; parts > 0 && !target; parts -= 1) {
         target = this.slots.get((error.field || []).slice(0, parts).join("."));
@@ -106,7 +105,6 @@ export class ErrorSlots {
       } else {
         general.push(message);
       }
-      void path;
     }
     if (general.length) this.alert.show(general);
     if (first) first.input.focus();
@@ -152,10 +150,12 @@ export function badge(text, kind = "info") {
   return h("span", { class: `badge badge-${kind}` }, text);
 }
 
-export function table({ caption, head, rows, className = "" }) {
+// hideCaption: the caption names the table for screen readers only (a heading shows it already).
+export function table({ caption, head, rows, className = "", hideCaption = false }) {
+  labelCells(head, rows);
   return h("div", { class: "table-wrap", role: "region", "aria-label": caption, tabindex: "0" },
-    h("table", { class: className },
-      h("caption", {}, caption),
+    h("table", { class: ["stack", className] },
+      h("caption", { class: hideCaption ? "visually-hidden" : null }, caption),
       h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, rows)));
 }
@@ -202,4 +202,13 @@ export function errorPage(error) {
   }[code] || "error.unexpected";
   return h("section", {}, pageHeader(t("error.title")), notice("error", h("p", {}, t(key))),
     h("p", {}, h("a", { href: "/" }, t("nav.home"))));
+}
+
+// Each cell carries its column's name, shown before it where a phone stacks the table's rows.
+export function labelCells(head, rows) {
+  for (const row of rows) {
+    [...row.children].forEach((cell, i) => {
+      if (head[i] !== undefined && head[i] !== "") cell.dataset.label = head[i];
+    });
+  }
 }

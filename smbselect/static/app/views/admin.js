@@ -6,7 +6,7 @@ import { h } from "../dom.js";
 import { country, fmtDate, fmtDateTime, fmtList, fmtSize, statusLabel, t } from "../i18n.js";
 import { flash, navigate } from "../nav.js";
 import {
-  ErrorSlots, alertBox, badge, choices, dl, field, notice, pageHeader, statusBadge, table, whileBusy,
+  ErrorSlots, alertBox, badge, choices, dl, field, labelCells, notice, pageHeader, statusBadge, table, whileBusy,
 } from "../ui.js";
 import { eventsTable } from "./partner.js";
 
@@ -92,21 +92,26 @@ export async function queueView({ query }) {
       h("td", {}, app.reviewDueOn ? fmtDate(app.reviewDueOn) : "—", late ? [" ", badge(t("queue.overdue"), "danger")] : null));
   };
   const conn = data.applications;
-  conn.edges.forEach((e) => tbody.append(row(e.node)));
+  const head = [t("queue.partner"), t("queue.location"), t("queue.program"), t("app.currentStatus"), t("app.submittedAt"), t("app.reviewDue")];
+  const addRows = (edges) => {
+    const trs = edges.map((e) => row(e.node));
+    labelCells(head, trs);
+    tbody.append(...trs);
+  };
+  addRows(conn.edges);
   let cursor = conn.pageInfo.endCursor;
   const more = h("button", { type: "button", class: "btn", hidden: !conn.pageInfo.hasNextPage }, t("common.loadMore"));
   more.addEventListener("click", async () => {
     more.disabled = true;
     const next = (await gql(QUEUE, { ...variables, after: cursor })).applications;
-    next.edges.forEach((e) => tbody.append(row(e.node)));
+    addRows(next.edges);
     cursor = next.pageInfo.endCursor;
     more.disabled = false;
     more.hidden = !next.pageInfo.hasNextPage;
   });
-  const head = [t("queue.partner"), t("queue.location"), t("queue.program"), t("app.currentStatus"), t("app.submittedAt"), t("app.reviewDue")];
   const results = conn.totalCount
     ? h("div", { class: "table-wrap", role: "region", "aria-label": t("queue.caption"), tabindex: "0" },
-      h("table", { class: "queue" }, h("caption", {}, t("queue.count", { n: conn.totalCount })),
+      h("table", { class: "stack queue" }, h("caption", {}, t("queue.count", { n: conn.totalCount })),
         h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col" }, c)))), tbody))
     : notice("info", h("p", {}, t("queue.empty")));
   return h("section", {}, pageHeader(t("queue.title"), t("queue.intro")), filters, results, h("div", { class: "actions" }, more));
@@ -286,7 +291,7 @@ export async function detailView({ params }) {
     }
   }
   sections.push(h("section", { class: "card" }, h("h2", {}, t("detail.allocations")),
-    table({ caption: t("detail.allocations"), head: [t("summary.role"), t("summary.person"), t("detail.certifications")], rows: allocRows })));
+    table({ caption: t("detail.allocations"), hideCaption: true, head: [t("summary.role"), t("summary.person"), t("detail.certifications")], rows: allocRows })));
 
   // terms acceptance: who, when, which version
   const ta = app.termsAcceptance;
@@ -343,15 +348,15 @@ export async function detailView({ params }) {
     });
     sections.push(h("section", { class: "card" }, h("h2", {}, t("detail.documents")),
       app.missingDocuments.length ? notice("warning", h("p", {}, t("detail.missingDocs", { docs: fmtList(app.missingDocuments.map((d) => d.name)) }))) : null,
-      rows.length ? table({ caption: t("detail.documents"), head: [t("documents.filename"), t("documents.status"), t("documents.uploadedAt"), t("detail.review")], rows })
+      rows.length ? table({ caption: t("detail.documents"), hideCaption: true, head: [t("documents.filename"), t("documents.status"), t("documents.uploadedAt"), t("detail.review")], rows })
         : h("p", { class: "muted" }, t("documents.noneYet"))));
   }
 
   if (app.status === "SUBMITTED") sections.push(decisionPanel(app));
 
-  sections.push(h("section", { class: "card" }, h("h2", {}, t("events.title")), eventsTable(app.events, t("events.title"))));
+  sections.push(h("section", { class: "card" }, h("h2", {}, t("events.title")), eventsTable(app.events, t("events.title"), true)));
   if (app.emails.length) {
-    sections.push(h("section", { class: "card" }, h("h2", {}, t("detail.emails")), emailsTable(app.emails, t("detail.emails"))));
+    sections.push(h("section", { class: "card" }, h("h2", {}, t("detail.emails")), emailsTable(app.emails, t("detail.emails"), null, true)));
   }
   return h("section", {}, pageHeader(`${app.location.partner.name} · ${app.location.name}`, app.program.name), sections,
     h("p", {}, h("a", { href: "/admin/queue" }, t("detail.backToQueue"))));
@@ -400,7 +405,7 @@ function decisionPanel(app) {
     const mails = (await whileBusy(form, () => gql(PREVIEW, { id: app.id, d: input.decision, c: input.comment }))).decisionEmailPreview;
     previewed = input;
     previewBox.replaceChildren(h("h3", { tabindex: "-1" }, t("decision.previewTitle", { n: mails.length })),
-      mails.map((m) => h("article", { class: "email" },
+      ...mails.map((m) => h("article", { class: "email" },
         dl([[t("email.to"), m.to.join(", ")], [t("email.subject"), m.subject]]),
         h("pre", { class: "email-body" }, m.body))));
     confirmButton.hidden = false;
@@ -427,9 +432,9 @@ const OUTBOX = `query($status: EmailStatus, $after: String) { emails(status: $st
   pageInfo { hasNextPage endCursor } edges { node { id to subject status attempts lastError queuedAt sentAt } } } }`;
 const RETRY = `mutation($id: ID!) { emailRetry(input: {emailId: $id}) { email { id status } userErrors { code field message } } }`;
 
-function emailsTable(emails, caption, retry) {
+function emailsTable(emails, caption, retry, hideCaption = false) {
   return table({
-    caption,
+    caption, hideCaption,
     head: [t("email.subject"), t("email.to"), t("email.status"), t("email.attempts"), t("email.queuedAt"), t("email.sentAt"), ...(retry ? [t("email.actions")] : [])],
     rows: emails.map((m) => h("tr", { class: m.status === "FAILED" ? "failed" : null },
       h("th", { scope: "row" }, m.subject),
@@ -504,10 +509,12 @@ const CERT_CREATE = `mutation($input: CertificationCreateInput!) { certification
 const CERT_REMOVE = `mutation($input: CertificationRemoveInput!) { certificationRemove(input: $input) { user { id } userErrors { code field message } } }`;
 
 // One small form: fields, a submit button, userErrors by path, then reload with a message.
-function registryForm({ title, fields, submit, run, done, className = "card" }) {
+// `title` names the form (role form); `heading: false` where a <summary> shows the title already.
+function registryForm({ title, fields, submit, run, done, className = "card", heading = true }) {
   const errors = new ErrorSlots();
   for (const [path, s] of Object.entries(fields)) errors.add(path, s);
-  const form = h("form", { class: className, novalidate: true }, title ? h("h3", {}, title) : null, errors.alert.el,
+  const form = h("form", { class: className, novalidate: true, "aria-label": title || null },
+    title && heading ? h("h3", {}, title) : null, errors.alert.el,
     Object.values(fields).map((s) => s.el),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, submit)));
   form.addEventListener("submit", async (event) => {
@@ -553,7 +560,7 @@ export async function registryView({ query }) {
   const name = field({ label: t("registry.name"), name: "partner-name", required: true });
   const registered = checkbox(t("registry.registered"), true, "partner-registered");
   const createPartner = registryForm({
-    title: t("registry.newPartner"), submit: t("registry.create"), className: "card",
+    title: t("registry.newPartner"), submit: t("registry.create"), className: "", heading: false,
     fields: { "input.name": name, "input.registered": registered },
     run: async () => (await gql(PARTNER_CREATE, { input: { name: name.input.value.trim(), registered: registered.input.checked } })).partnerCreate,
     done: (p) => t("registry.created", { name: p.partner.name }),
@@ -591,7 +598,7 @@ async function partnerPanel(partnerId, userId) {
   const ln = field({ label: t("registry.locationName"), name: "new-loc-name", required: true });
   const lc = field({ label: t("registry.country"), name: "new-loc-country", required: true, hint: t("registry.countryHint"), attrs: { maxlength: 2, size: 3 } });
   const newLocation = registryForm({
-    title: t("registry.newLocation"), submit: t("registry.create"), fields: { "input.name": ln, "input.country": lc },
+    title: t("registry.newLocation"), submit: t("registry.create"), heading: false, fields: { "input.name": ln, "input.country": lc },
     run: async () => (await gql(LOCATION_CREATE, { input: { partnerId: p.id, name: ln.input.value.trim(), country: lc.input.value.trim().toUpperCase() } })).locationCreate,
     done: () => t("registry.saved"),
   });
@@ -614,7 +621,7 @@ async function partnerPanel(partnerId, userId) {
     staff: choices({ legend: t("registry.staffOf"), name: "new-staff", type: "checkbox", options: locOptions([]) }),
   };
   const newPerson = registryForm({
-    title: t("registry.newPerson"), submit: t("registry.create"),
+    title: t("registry.newPerson"), submit: t("registry.create"), heading: false,
     fields: { "input.username": nu.username, "input.email": nu.email, "input.name": nu.name, "input.password": nu.password,
       "input.locationIds": nu.acts, "input.staffLocationIds": nu.staff },
     run: async () => (await gql(USER_CREATE, { input: {
@@ -626,13 +633,13 @@ async function partnerPanel(partnerId, userId) {
 
   const parts = [
     h("h2", { tabindex: "-1" }, p.name),
-    h("div", { class: "card" }, editPartner),
+    editPartner,
     h("section", { class: "card" }, h("h3", {}, t("registry.locations")),
-      p.locations.length ? table({ caption: t("registry.locations"), head: [t("registry.locationName"), t("registry.edit")], rows: locRows })
+      p.locations.length ? table({ caption: t("registry.locations"), hideCaption: true, head: [t("registry.locationName"), t("registry.edit")], rows: locRows })
         : h("p", { class: "muted" }, t("common.none")),
       h("details", {}, h("summary", {}, t("registry.newLocation")), newLocation)),
     h("section", { class: "card" }, h("h3", {}, t("registry.people")),
-      people.length ? table({ caption: t("registry.people"), head: [t("registry.personName"), t("registry.state"), t("registry.actsFor"), t("registry.staffOf"), t("registry.certifications")], rows: peopleRows })
+      people.length ? table({ caption: t("registry.people"), hideCaption: true, head: [t("registry.personName"), t("registry.state"), t("registry.actsFor"), t("registry.staffOf"), t("registry.certifications")], rows: peopleRows })
         : h("p", { class: "muted" }, t("common.none")),
       h("details", {}, h("summary", {}, t("registry.newPerson")), newPerson)),
   ];
@@ -679,7 +686,7 @@ function personPanel(u, locOptions) {
   });
   return h("section", { class: "card person" }, edit,
     h("h3", {}, t("registry.certifications")),
-    u.certifications.length ? table({ caption: t("registry.certifications"), head: [t("registry.certCode"), t("registry.certExpires"), t("registry.edit")], rows: certRows })
+    u.certifications.length ? table({ caption: t("registry.certifications"), hideCaption: true, head: [t("registry.certCode"), t("registry.certExpires"), t("registry.edit")], rows: certRows })
       : h("p", { class: "muted" }, t("common.none")),
     addCert);
 }

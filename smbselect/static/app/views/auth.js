@@ -49,7 +49,8 @@ export function loginView() {
     const result = data.login;
     if (errors.show(result.userErrors, { INVALID: "error.loginFailed" })) return;
     setToken(result.token);
-    afterLogin(result.user);
+    // me, asked with the new token: the login payload's user does not always show its partner
+    afterLogin((await loadMe()) || result.user);
   });
   return h("section", {}, pageHeader(t("login.title"), t("login.intro")), form);
 }
@@ -148,16 +149,18 @@ export async function invitationView({ params }) {
   }
   const errors = new ErrorSlots();
   let fields;
-  let check = () => true;
+  let input;
+  let check;
   if (preview.needsPassword) {
     const f = newPasswordFields(errors, "input.password");
     fields = [h("p", {}, t("invitation.choosePassword")), f.password.el, f.confirm.el];
-    check = f.check;
-    fields.input = f.password.input;
+    ({ check } = f);
+    input = f.password.input;
   } else {
     const password = errors.add("input.password", field({ label: t("login.password"), name: "password",
       type: "password", autocomplete: "current-password", required: true }));
     fields = [h("p", {}, t("invitation.enterPassword")), password.el];
+    input = password.input;
     check = () => {
       password.clearError();
       if (!password.input.value) {
@@ -167,9 +170,7 @@ export async function invitationView({ params }) {
       }
       return true;
     };
-    fields.input = password.input;
   }
-  const input = fields.input;
   const form = h("form", { class: "card narrow", novalidate: true }, errors.alert.el, fields,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" },
       preview.needsPassword ? t("invitation.setAndContinue") : t("invitation.continue"))),

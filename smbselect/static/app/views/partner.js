@@ -104,8 +104,8 @@ export async function locationsView() {
   const errors = new ErrorSlots();
   const group = errors.add("location", choices({
     legend: t("locations.legend"), name: "location", required: true,
-    options: me.locations.map((loc, i) => ({
-      value: loc.id, label: `${loc.name} — ${country(loc.country)}`, checked: me.locations.length === 1 || i === 0 && false,
+    options: me.locations.map((loc) => ({
+      value: loc.id, label: `${loc.name} — ${country(loc.country)}`, checked: me.locations.length === 1,
       hint: `${loc.partner.name} · ${t("locations.programs", { n: loc.applications.length })}`,
     })),
   }));
@@ -220,7 +220,10 @@ export async function rolesView({ params }) {
     staff.forEach((p) => names.set(p.id, p.name));
     const chosen = initial.filter((a) => a.jobRoleCode === role.code).map((a) => a.userId);
     const certs = fmtList(role.acceptedCertifications);
-    const block = h("fieldset", { class: "role" }, h("legend", {}, role.name));
+    // One drop-down per person the role needs: a group of them when it needs more than one.
+    const block = role.headcount > 1
+      ? h("fieldset", { class: "role" }, h("legend", {}, role.name))
+      : h("div", { class: "role" });
     for (let seat = 0; seat < role.headcount; seat += 1) {
       const select = h("select", { disabled: !editable || staff.length === 0 },
         h("option", { value: "" }, staff.length ? t("roles.notAllocated") : t("roles.noneAvailable")),
@@ -562,9 +565,9 @@ export async function documentsView({ params }) {
 
 // --- the application's status page --------------------------------------------------------
 
-export function eventsTable(events, caption) {
+export function eventsTable(events, caption, hideCaption = false) {
   return table({
-    caption, head: [t("events.when"), t("events.what"), t("events.who"), t("events.status"), t("events.comment")],
+    caption, hideCaption, head: [t("events.when"), t("events.what"), t("events.who"), t("events.status"), t("events.comment")],
     rows: events.map((e) => h("tr", {},
       h("td", {}, fmtDateTime(e.occurredAt)),
       h("th", { scope: "row" }, t(`event.${e.kind}`)),
@@ -621,7 +624,7 @@ export async function overviewView({ params }) {
   }
   parts.push(...next);
   if (WITHDRAWABLE.includes(app.status)) parts.push(withdrawForm(app));
-  parts.push(h("h2", {}, t("events.title")), eventsTable(app.events, t("events.title")));
+  parts.push(h("h2", {}, t("events.title")), eventsTable(app.events, t("events.title"), true));
   parts.push(h("p", { class: "muted" }, t("common.questions"), " ",
     h("a", { href: `mailto:${app.program.supportEmail}` }, app.program.supportEmail)));
   return h("section", {}, pageHeader(app.program.name, `${app.location.partner.name} · ${locationLabel(app.location)}`),
