@@ -585,3 +585,11 @@ async def test_healthz_and_readyz(client):
     assert ready.status_code == 200
     assert ready.json()["status"] == "ok"
     assert ready.json()["database"] == "up"
+
+
+async def test_login_payload_shows_the_users_own_partner(client, world):
+    data = await client.data(
+        'mutation { login(input: {username: "li.wei", password: "partner-password-1"}) '
+        '{ user { username partner { name } locations { name } } } }', token="")
+    assert data["login"]["user"]["partner"] == {"name": "Equant"}
+    assert len(data["login"]["user"]["locations"]) == 2

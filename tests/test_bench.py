@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import run  # noqa: E402
-from bench.generate import Manifest, generate, manifest_path  # noqa: E402
+from bench.generate import Manifest, manifest_path  # noqa: E402
 from bench.operations import OPERATIONS  # noqa: E402
 
 PARTNERS = 120  # 480 applications: every status, both programs, pages of 100 in the queue
@@ -37,7 +38,13 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Manife
         url = testing._with_db(choice, f"smbselect_bench_test_{uuid.uuid4().hex[:10]}")
     else:
         url = f"sqlite://{tmp_path_factory.mktemp('bench') / 'bench.sqlite3'}"
-    manifest = asyncio.run(generate(url, PARTNERS, fresh=True, echo=lambda *_: None))
+    # In a subprocess, as a user runs it: generating in this process would re-initialise
+    # tortoise's global state and cut the other tests off their database.
+    subprocess.run(
+        [sys.executable, "-m", "bench.generate", url, "--partners", str(PARTNERS), "--fresh"],
+        cwd=ROOT, check=True, capture_output=True, timeout=300,
+    )
+    manifest = Manifest.read(manifest_path(url))
     try:
         yield url, manifest
     finally:

@@ -82,7 +82,9 @@ async def login(ctx: Context, username: str, password: str) -> LoginResult:
         await attempt.failed()
         raise DomainError.one(ErrorCode.INVALID, LOGIN_FAILED)
     await attempt.succeeded()
-    return await start_session(ctx, user)
+    result = await start_session(ctx, user)
+    ctx.user = user  # the payload's fields (user.partner, ...) are shown as to this user
+    return result
 
 
 async def authenticate(token: str | None) -> tuple[User, int] | None:
