@@ -7,7 +7,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 
@@ -176,10 +176,6 @@ def plugins() -> None:
     for name in loaded.plugin_names():
         programs = ", ".join(owned.get(name, [])) or "-"
         click.echo(f"{name}: {programs}")
-
-
-def _main() -> Any:  # pragma: no cover
-    return main()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,11 +26,10 @@ from smbselect.db.models import (
     Location,
     LocationStaff,
     TermsAcceptance,
-    User,
     fold,
 )
 from smbselect.errors import DomainError, ErrorCode, Problem, not_found
-from smbselect.resolvers import access, events, loaders, notify, rules
+from smbselect.resolvers import access, events, notify, rules
 from smbselect.resolvers.pagination import Page, nullable_keyset_page
 from smbselect.resolvers.status import Step, allowed, target
 
@@ -168,20 +167,28 @@ async def _load_for_step(ctx: Context, application_id: int | None, step: Step) -
     return app
 
 
-async def _advance(app: Application, conn: Any, **changes: Any) -> None:
-    """Write ``changes`` if nobody changed the application since it was read."""
+async def try_advance(app: Application, conn: Any, **changes: Any) -> bool:
+    """Write ``changes`` (and bump ``version``) only if nobody changed the application since
+    it was read; True when this request won. The guard of every transition."""
     updated = await Application.filter(id=app.id, version=app.version).using_db(conn).update(
         version=F("version") + 1, **changes
     )
     if updated != 1:
+        return False
+    app.version += 1
+    for name, value in changes.items():
+        setattr(app, name, value)
+    return True
+
+
+async def advance(app: Application, conn: Any, **changes: Any) -> None:
+    """:func:`try_advance`, answering a lost race as INVALID_STATUS (nothing written)."""
+    if not await try_advance(app, conn, **changes):
         raise DomainError.one(
             ErrorCode.INVALID_STATUS,
             "The application was changed by someone else just now; reload it and try again.",
             ["input", "applicationId"],
         )
-    app.version += 1
-    for name, value in changes.items():
-        setattr(app, name, value)
 
 
 async def reload(app: Application) -> Application:
@@ -204,7 +211,7 @@ async def start(ctx: Context, application_id: int | None) -> Application:
         return app
     async with in_transaction() as conn:
         before = app.status
-        await _advance(app, conn, status=target(Step.START, before))
+        await advance(app, conn, status=target(Step.START, before))
         await events.record(conn, app, ApplicationEventKind.STARTED, ctx.user,
                             from_status=before, to_status=app.status)
     return await reload(app)
@@ -278,7 +285,7 @@ async def save_allocations(
     if problems:
         raise DomainError(problems)
     async with in_transaction() as conn:
-        await _advance(app, conn)
+        await advance(app, conn)
         await JobAllocation.filter(application_id=app.id).using_db(conn).delete()
         if allocations:
             await JobAllocation.bulk_create(
@@ -308,7 +315,7 @@ async def accept_terms(ctx: Context, application_id: int | None, version: str) -
     user = access.require_user(ctx)
     now = utcnow()
     async with in_transaction() as conn:
-        await _advance(app, conn, terms_declined=False)
+        await advance(app, conn, terms_declined=False)
         await TermsAcceptance.filter(application_id=app.id, withdrawn_at=None).using_db(conn).update(
             withdrawn_at=now
         )
@@ -326,7 +333,7 @@ async def decline_terms(ctx: Context, application_id: int | None) -> tuple[Appli
     app = await _load_for_step(ctx, application_id, Step.DECLINE_TERMS)
     now = utcnow()
     async with in_transaction() as conn:
-        await _advance(app, conn, terms_declined=True)
+        await advance(app, conn, terms_declined=True)
         await TermsAcceptance.filter(application_id=app.id, withdrawn_at=None).using_db(conn).update(
             withdrawn_at=now
         )
@@ -348,7 +355,7 @@ async def submit(ctx: Context, application_id: int | None) -> Application:
     due = add_business_days(now.date(), program.review_days)
     async with in_transaction() as conn:
         before = app.status
-        await _advance(app, conn, status=ApplicationStatus.SUBMITTED, submitted_at=now,
+        await advance(app, conn, status=ApplicationStatus.SUBMITTED, submitted_at=now,
                        review_due_on=due, terms_declined=False)
         await events.record(conn, app, ApplicationEventKind.SUBMITTED, ctx.user, at=now,
                             from_status=before, to_status=ApplicationStatus.SUBMITTED)
@@ -402,7 +409,7 @@ async def withdraw(ctx: Context, application_id: int | None, reason: str | None)
     _, program = programs[app.program_id]
     async with in_transaction() as conn:
         before = app.status
-        await _advance(app, conn, status=ApplicationStatus.WITHDRAWN)
+        await advance(app, conn, status=ApplicationStatus.WITHDRAWN)
         await events.record(conn, app, ApplicationEventKind.WITHDRAWN, ctx.user, comment=comment,
                             from_status=before, to_status=ApplicationStatus.WITHDRAWN)
         if before == ApplicationStatus.SUBMITTED:
@@ -418,12 +425,6 @@ async def withdraw(ctx: Context, application_id: int | None, reason: str | None)
                 action_url=notify.application_url(ctx, app.id), action_label="View the application",
             ), application_id=app.id, conn=conn)
     return await reload(app)
-
-
-async def allocated_users(ctx: Context, user_ids: list[int]) -> dict[int, User]:
-    """The people of some allocations (visible to whoever may see the application)."""
-    found = await loaders.user_by_id(ctx).load_many(user_ids)
-    return {u.id: u for u in found if u is not None}
 
 
 

@@ -139,7 +139,7 @@ async def upload(
         async with in_transaction() as conn:
             # Bumping the version serialises uploads and the partner's other steps on this
             # application: of two racing uploads for one requirement, one supersedes the other.
-            await applications._advance(app, conn)
+            await applications.advance(app, conn)
             await Document.filter(
                 application_id=app.id, requirement_code=requirement.code, superseded=False
             ).using_db(conn).update(superseded=True)

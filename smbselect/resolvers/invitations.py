@@ -43,6 +43,7 @@ from smbselect.db.models import (
 from smbselect.errors import DomainError, ErrorCode
 from smbselect.plugins.definitions import ProgramDef
 from smbselect.resolvers import access, events, notify
+from smbselect.resolvers.applications import try_advance
 from smbselect.resolvers.auth import LOGIN_FAILED, LoginResult, start_session
 from smbselect.resolvers.programs import ProgramView, definition_of, view_of
 from smbselect.resolvers.registry import Problems
@@ -235,13 +236,7 @@ async def _reinvite(conn: Any, app: Application, invitation: Invitation, admin: 
             changes.update(status=target(Step.INVITE, before), round=app.round + 1, invited_at=now,
                            terms_declined=False, submitted_at=None, review_due_on=None,
                            decided_at=None, last_decision=None, decision_comment=None)
-        updated = await Application.filter(id=app.id, version=app.version).using_db(conn).update(
-            version=F("version") + 1, **changes
-        )
-        if updated == 1:
-            app.version += 1
-            for name, value in changes.items():
-                setattr(app, name, value)
+        if await try_advance(app, conn, **changes):
             if before in CLOSED:
                 await TermsAcceptance.filter(application_id=app.id, withdrawn_at=None).using_db(
                     conn).update(withdrawn_at=now)

@@ -73,14 +73,6 @@ def definition_of(program: Program, plugins: Plugins) -> ProgramDef:
         return ProgramDef.from_json(program.definition)
 
 
-async def program_def(code: str, plugins: Plugins) -> tuple[Program, ProgramDef] | None:
-    """The stored row of a program with its definition (see :func:`definition_of`), or None."""
-    row = await Program.get_or_none(code=code)
-    if row is None:
-        return None
-    return row, definition_of(row, plugins)
-
-
 # --- reading programs for the API ---------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from smbselect.mail.outbox import SUBJECT_MAX, clean_recipients
 from smbselect.mail.render import header_safe
 from smbselect.plugins.definitions import ProgramDef
 from smbselect.resolvers import access, events, notify, rules
-from smbselect.resolvers.applications import _advance, get_application, reload
+from smbselect.resolvers.applications import advance, get_application, reload
 from smbselect.resolvers.status import Step, allowed, target
 
 STEPS = {
@@ -241,7 +241,7 @@ async def decide(
     async with in_transaction() as conn:
         before = app.status
         after = target(STEPS[decision], before)
-        await _advance(app, conn, status=after, decided_at=now, last_decision=decision,
+        await advance(app, conn, status=after, decided_at=now, last_decision=decision,
                        decision_comment=text)
         if decision == Decision.CHANGES_REQUESTED:
             # The partner accepts the terms again before resubmitting; declining is theirs
