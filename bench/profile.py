@@ -78,7 +78,7 @@ class DbTimer:
             setattr(cls, name, original)
 
 
-async def profile(database_url: str, key: str, n: int, top: int) -> None:
+async def profile(database_url: str, key: str, n: int, top: int, save: str | None = None) -> None:
     from smbselect import testing
     from smbselect.app import create_app
     from smbselect.db.connect import close_db, open_db
@@ -124,6 +124,8 @@ async def profile(database_url: str, key: str, n: int, top: int) -> None:
         profiler.disable()
     await close_db()
     stats = pstats.Stats(profiler)
+    if save:
+        stats.dump_stats(save)  # for pstats' print_callers / snakeviz
     by_group: dict[str, float] = defaultdict(float)
     total = 0.0
     for (filename, _line, func), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
@@ -145,9 +147,10 @@ def main() -> None:
     parser.add_argument("operation", choices=sorted(k for k, op in BY_KEY.items() if not op.mutation))
     parser.add_argument("-n", type=int, default=30)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--save", metavar="FILE", help="also write the cProfile stats to FILE")
     args = parser.parse_args()
     os.environ.setdefault("SMBSELECT_PLUGINS", "bench.second_program")
-    asyncio.run(profile(args.database_url, args.operation, args.n, args.top))
+    asyncio.run(profile(args.database_url, args.operation, args.n, args.top, args.save))
 
 
 if __name__ == "__main__":

@@ -68,3 +68,23 @@ async def test_a_lone_surrogate_is_a_malformed_request(client, world):
     response = await client.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert "JSON" in response.text
+
+
+async def test_a_repeated_document_is_validated_once(client, world):
+    """The limits ride on the validation cache: the second identical request must not run
+    validation again (the limit rules used to be new classes per request, so it always did)."""
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cache = _get_validate_cache(512)
+    document = "query RepeatedOnce { me { username name } }"
+    await client.post(document)
+    before = cache.cache_info()
+    for _ in range(3):
+        assert (await client.post(document)).status_code == 200
+    after = cache.cache_info()
+    assert after.hits - before.hits == 3
+    assert after.misses == before.misses
+    # and the limits still hold for a document seen before
+    for _ in range(2):
+        errors = await _refused(client, DEEP)
+        assert "depth" in errors[0]["message"].lower()

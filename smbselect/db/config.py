@@ -9,16 +9,20 @@ from tortoise.backends.base.config_generator import expand_db_url
 MODELS_MODULE = "smbselect.db.models"
 MIGRATIONS_MODULE = "smbselect.db.migrations"
 APP_LABEL = "models"
+SQLITE_ENGINE = "smbselect.db.sqlite_engine"
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The tortoise config dict for ``database_url`` (sqlite://FILE or postgres://...).
 
     SQLite gets a busy timeout so that concurrent writers (several requests, the mail
-    relay) wait for each other instead of failing with "database is locked".
+    relay) wait for each other instead of failing with "database is locked", and our
+    engine (:mod:`smbselect.db.sqlite_engine`), whose transactions take the write lock when
+    they begin, so that the timeout applies to them too.
     """
     connection = expand_db_url(database_url)
     if connection["engine"].endswith(".sqlite"):
+        connection["engine"] = SQLITE_ENGINE
         connection["credentials"].setdefault("busy_timeout", 10000)
         connection["credentials"].setdefault("synchronous", "NORMAL")
     return {
