@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 12
     password_reset_ttl_minutes: int = 60
     invitation_ttl_days: int = 30
-    max_concurrent_hashes: int = 4
+    max_concurrent_hashes: int = 2
     mail_max_attempts: int = 14
     mail_poll_seconds: float = 2.0
 

@@ -561,7 +561,7 @@ async def test_password_hashing_runs_at_most_the_configured_number_at_once(monke
         # when: 6 at once
         hashes = await asyncio.gather(*(security.hash_password(f"password-{i:04d}") for i in range(6)))
     finally:
-        security.configure(4)
+        security.configure(2)
 
     # then: all six ran, never more than two together (and two did run together)
     assert counter.calls == 6
@@ -569,6 +569,29 @@ async def test_password_hashing_runs_at_most_the_configured_number_at_once(monke
     for i, hashed in enumerate(hashes):
         assert await security.verify_password(hashed, f"password-{i:04d}")
         assert not await security.verify_password(hashed, "password-wrong")
+
+
+async def test_a_hash_made_with_older_parameters_is_upgraded_at_login(client, world):
+    # given: li.wei's password hashed with the library's default profile (64 MiB, 4 lanes),
+    # as accounts made before smbselect lowered the memory per hash
+    from argon2 import PasswordHasher
+
+    from smbselect.db.models import User
+
+    old_hash = PasswordHasher().hash(PARTNER_PASSWORD)
+    await User.filter(username="li.wei").update(password_hash=old_hash)
+    assert security.needs_rehash(old_hash)
+
+    # when: she logs in
+    payload = await login(client, "li.wei", PARTNER_PASSWORD)
+
+    # then: she is in, and her hash now has today's parameters and still opens her account
+    assert payload["userErrors"] == [] and payload["token"]
+    stored = (await User.get(username="li.wei")).password_hash
+    assert stored != old_hash and "m=19456,t=2,p=1" in stored
+    assert not security.needs_rehash(stored)
+    assert (await login(client, "li.wei", PARTNER_PASSWORD))["userErrors"] == []
+    assert (await login(client, "li.wei", "not-her-password"))["userErrors"][0]["code"] == "INVALID"
 
 
 # --- health -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from smbselect.mail.render import render_email
 from smbselect.resolvers.access import require_user
 from smbselect.security import (
     hash_password,
+    needs_rehash,
     new_token,
     password_problem,
     token_hash,
@@ -84,6 +85,11 @@ async def login(ctx: Context, username: str, password: str) -> LoginResult:
         await attempt.failed()
         raise DomainError.one(ErrorCode.INVALID, LOGIN_FAILED)
     await attempt.succeeded()
+    if user.password_hash and needs_rehash(user.password_hash):
+        # Upgrade to today's hashing parameters while the password is at hand; only if the
+        # hash is still the one just verified (a concurrent password change wins).
+        await User.filter(id=user.id, password_hash=user.password_hash).update(
+            password_hash=await hash_password(password))
     result = await start_session(ctx, user)
     ctx.user = user  # the payload's fields (user.partner, ...) are shown as to this user
     return result
