@@ -22,15 +22,71 @@ def _rows(ctx: Context) -> dict[int, Application]:
     return ctx.cache.setdefault(_ROWS, {})
 
 
-async def of(ctx: Context, row: Application) -> rules.Evaluation:
-    _rows(ctx).setdefault(row.id, row)
-
+def _evaluations(ctx: Context) -> loaders.BatchLoader[int, rules.Evaluation]:
     async def batch(app_ids: list[int]) -> list[rules.Evaluation]:
         rows = _rows(ctx)
         found = await rules.evaluate(ctx, [rows[i] for i in app_ids])
         return [found[i] for i in app_ids]
 
-    return await loaders.loader(ctx, "evaluation", batch).load(row.id)
+    return loaders.loader(ctx, "evaluation", batch)
+
+
+async def of(ctx: Context, row: Application) -> rules.Evaluation:
+    _rows(ctx).setdefault(row.id, row)
+    return await _evaluations(ctx).load(row.id)
+
+
+async def prefetch(ctx: Context, rows: list[Application], *, people: bool) -> None:
+    """Evaluate a page of applications (and load their allocated people) before its fields
+    are resolved, so that those fields find everything ready (see the ``*_now`` functions).
+    The page's resolver calls this when the query asks for such fields."""
+    if not rows:
+        return
+    cached = _rows(ctx)
+    for row in rows:
+        cached.setdefault(row.id, row)
+    found = await _evaluations(ctx).load_many([row.id for row in rows])
+    if people:
+        user_ids = {uid for ev in found for _, uid in ev.allocations}
+        user_ids |= {ev.terms.user_id for ev in found if ev.terms is not None}
+        await loaders.user_by_id(ctx).load_many(sorted(user_ids))
+
+
+# The same reads, answered only from what the request already holds: MISSING otherwise.
+
+
+def of_now(ctx: Context, row: Application) -> rules.Evaluation:
+    return _evaluations(ctx).peek(row.id)
+
+
+def program_view_now(ctx: Context, row: Application) -> ProgramView:
+    found = rules.program_now(ctx, row.program_id)
+    return found if found is loaders.MISSING else view_of(found[0], ctx)
+
+
+def location_now(ctx: Context, row: Application) -> Location:
+    return loaders.location_by_id(ctx).peek(row.location_id)
+
+
+def allocations_now(ctx: Context, row: Application) -> list[tuple[JobRoleDef, User]]:
+    ev = of_now(ctx, row)
+    if ev is loaders.MISSING:
+        return loaders.MISSING
+    users = loaders.user_by_id(ctx)
+    people = [users.peek(uid) for _, uid in ev.allocations]
+    if any(p is loaders.MISSING for p in people):
+        return loaders.MISSING
+    return _pairs(ev, people)
+
+
+def _pairs(ev: rules.Evaluation, users: list[User | None]) -> list[tuple[JobRoleDef, User]]:
+    roles = {r.code: r for r in ev.job_roles}
+    out = []
+    for (role_code, _uid), user in zip(ev.allocations, users):
+        role = roles.get(role_code) or JobRoleDef(role_code, role_code, ("?",))
+        if user is not None:
+            out.append((role, user))
+    return out
 
 
 async def program_view(ctx: Context, row: Application) -> ProgramView:
@@ -47,14 +103,7 @@ async def location_of(ctx: Context, row: Application) -> Location:
 
 async def allocations(ctx: Context, row: Application) -> list[tuple[JobRoleDef, User]]:
     ev = await of(ctx, row)
-    roles = {r.code: r for r in ev.job_roles}
-    users = await loaders.user_by_id(ctx).load_many([uid for _, uid in ev.allocations])
-    out = []
-    for (role_code, _uid), user in zip(ev.allocations, users):
-        role = roles.get(role_code) or JobRoleDef(role_code, role_code, ("?",))
-        if user is not None:
-            out.append((role, user))
-    return out
+    return _pairs(ev, await loaders.user_by_id(ctx).load_many([uid for _, uid in ev.allocations]))
 
 
 async def qualified_staff(ctx: Context, row: Application, role_code: str) -> list[User]:

@@ -457,12 +457,23 @@ async def location_members(ctx: Context, location_id: int) -> list[User]:
     return await loaders.location_members(ctx).load(location_id)
 
 
-async def partner_of(ctx: Context, partner_id: int | None) -> Partner | None:
+def _may_see_partner(ctx: Context, partner_id: int | None) -> bool:
     if partner_id is None:
+        return False
+    return ctx.is_admin or (ctx.user is not None and ctx.user.partner_id == partner_id)
+
+
+async def partner_of(ctx: Context, partner_id: int | None) -> Partner | None:
+    if not _may_see_partner(ctx, partner_id):
         return None
-    if not ctx.is_admin and (ctx.user is None or ctx.user.partner_id != partner_id):
+    return await loaders.partner_by_id(ctx).load(partner_id)  # type: ignore[arg-type]
+
+
+def partner_now(ctx: Context, partner_id: int | None) -> Partner | None:
+    """:func:`partner_of` from what the request holds already, else ``loaders.MISSING``."""
+    if not _may_see_partner(ctx, partner_id):
         return None
-    return await loaders.partner_by_id(ctx).load(partner_id)
+    return loaders.partner_by_id(ctx).peek(partner_id)  # type: ignore[arg-type]
 
 
 async def certifications_of(ctx: Context, user_id: int) -> list[Certification]:

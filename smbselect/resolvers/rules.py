@@ -167,6 +167,12 @@ async def programs_by_id(ctx: Context, ids: Iterable[int]) -> dict[int, tuple[Pr
     return {k: v for k, v in zip(wanted, found) if v is not None}
 
 
+def program_now(ctx: Context, program_id: int) -> tuple[Program, ProgramDef]:
+    """The program row and definition if this request has them, else ``loaders.MISSING``."""
+    found = _programs_loader(ctx).peek(program_id)
+    return loaders.MISSING if found is None else found
+
+
 def prime(ctx: Context, apps: Sequence[Application]) -> None:
     """Remember the program, location and partner joined to a page of applications, so the
     fields that need them ask the database nothing more."""

@@ -3,6 +3,7 @@ partner's steps (start, job allocations, terms, submit, withdraw)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 
@@ -12,9 +13,9 @@ from smbselect import ids
 from smbselect.db import enums as db_enums
 from smbselect.db import models
 from smbselect.resolvers import applications as app_resolvers
-from smbselect.resolvers import evaluations, history
+from smbselect.resolvers import evaluations, history, rules
 from smbselect.resolvers.pagination import Page
-from smbselect.schema.base import Info, Node, PageInfo, UserError, run_mutation
+from smbselect.schema.base import Info, Node, PageInfo, T, UserError, ready_or, run_mutation, selected_names
 from smbselect.schema.documents import Document
 from smbselect.schema.enums import ApplicationStatus, ErrorCode, UserRole, to_gql
 from smbselect.schema.outbox import EmailMessage
@@ -147,28 +148,41 @@ class Application(Node):
             decision_comment=row.decision_comment,
         )
 
-    @strawberry.field
-    async def program(self, info: Info) -> Program:
-        return Program.of(await evaluations.program_view(info.context, self.row))
+    # The fields a list page asks for are plain ``def``: they answer at once from what the
+    # page's resolver prefetched (evaluations.prefetch) and fall back to loading otherwise.
 
     @strawberry.field
-    async def location(self, info: Info) -> Location:
-        return Location.of(await evaluations.location_of(info.context, self.row))
+    def program(self, info: Info) -> Program:
+        ctx = info.context
+        return ready_or(evaluations.program_view_now(ctx, self.row), Program.of,
+                        lambda: evaluations.program_view(ctx, self.row))
+
+    @strawberry.field
+    def location(self, info: Info) -> Location:
+        ctx = info.context
+        return ready_or(evaluations.location_now(ctx, self.row), Location.of,
+                        lambda: evaluations.location_of(ctx, self.row))
+
+    def _from_evaluation(self, info: Info, shape: Callable[[rules.Evaluation], T]) -> T:
+        ctx = info.context
+        return ready_or(evaluations.of_now(ctx, self.row), shape, lambda: evaluations.of(ctx, self.row))
 
     @strawberry.field(description="The job roles this application must staff.")
-    async def job_roles(self, info: Info) -> list[JobRole]:
-        ev = await evaluations.of(info.context, self.row)
-        return [JobRole.of(r) for r in ev.job_roles]
+    def job_roles(self, info: Info) -> list[JobRole]:
+        return self._from_evaluation(info, lambda ev: [JobRole.of(r) for r in ev.job_roles])
 
     @strawberry.field
-    async def job_allocations(self, info: Info) -> list[JobAllocation]:
-        pairs = await evaluations.allocations(info.context, self.row)
-        return [JobAllocation(role=JobRole.of(role), user=User.of(user)) for role, user in pairs]
+    def job_allocations(self, info: Info) -> list[JobAllocation]:
+        ctx = info.context
+        return ready_or(
+            evaluations.allocations_now(ctx, self.row),
+            lambda pairs: [JobAllocation(role=JobRole.of(role), user=User.of(user)) for role, user in pairs],
+            lambda: evaluations.allocations(ctx, self.row),
+        )
 
     @strawberry.field(description="Job roles with fewer people allocated than their headcount.")
-    async def missing_job_roles(self, info: Info) -> list[JobRole]:
-        ev = await evaluations.of(info.context, self.row)
-        return [JobRole.of(r) for r in ev.missing_job_roles]
+    def missing_job_roles(self, info: Info) -> list[JobRole]:
+        return self._from_evaluation(info, lambda ev: [JobRole.of(r) for r in ev.missing_job_roles])
 
     @strawberry.field(
         description="The drop-down: staff of the location who hold an accepted, unexpired "
@@ -187,14 +201,12 @@ class Application(Node):
                                accepted_at=terms.accepted_at)
 
     @strawberry.field(description="The documents this application requires.")
-    async def required_documents(self, info: Info) -> list[DocumentRequirement]:
-        ev = await evaluations.of(info.context, self.row)
-        return [DocumentRequirement.of(d) for d in ev.required_documents]
+    def required_documents(self, info: Info) -> list[DocumentRequirement]:
+        return self._from_evaluation(info, lambda ev: [DocumentRequirement.of(d) for d in ev.required_documents])
 
     @strawberry.field(description="Required documents with no accepted upload yet.")
-    async def missing_documents(self, info: Info) -> list[DocumentRequirement]:
-        ev = await evaluations.of(info.context, self.row)
-        return [DocumentRequirement.of(d) for d in ev.missing_documents]
+    def missing_documents(self, info: Info) -> list[DocumentRequirement]:
+        return self._from_evaluation(info, lambda ev: [DocumentRequirement.of(d) for d in ev.missing_documents])
 
     @strawberry.field
     async def documents(self, info: Info) -> list[Document]:
@@ -205,20 +217,19 @@ class Application(Node):
         description="True when the SUBMIT button may be shown: status NOT_SUBMITTED or "
         "CHANGES_REQUESTED and no blocker."
     )
-    async def can_submit(self, info: Info) -> bool:
-        return (await evaluations.of(info.context, self.row)).can_submit
+    def can_submit(self, info: Info) -> bool:
+        return self._from_evaluation(info, lambda ev: ev.can_submit)
 
     @strawberry.field(
         description="Why it may not be submitted: each a message to show instead of the SUBMIT "
         "button. INVALID_STATUS in other statuses."
     )
-    async def submit_blockers(self, info: Info) -> list[SubmitBlocker]:
-        ev = await evaluations.of(info.context, self.row)
-        return [
+    def submit_blockers(self, info: Info) -> list[SubmitBlocker]:
+        return self._from_evaluation(info, lambda ev: [
             SubmitBlocker(code=ErrorCode[b.code], message=b.message, job_role_code=b.job_role_code,
                           document_code=b.document_code)
             for b in ev.blockers()
-        ]
+        ])
 
     @strawberry.field(description="The audit trail, oldest first.")
     async def events(self, info: Info) -> list[ApplicationEvent]:
@@ -283,6 +294,22 @@ class ApplicationFilter:
 class ApplicationOrder:
     field: ApplicationOrderField = ApplicationOrderField.REVIEW_DUE_ON
     direction: OrderDirection = OrderDirection.ASC
+
+
+# Fields answered from an application's evaluation, and those that also show people.
+EVALUATED_FIELDS = frozenset({
+    "jobRoles", "jobAllocations", "missingJobRoles", "termsAcceptance", "requiredDocuments",
+    "missingDocuments", "canSubmit", "submitBlockers", "qualifiedStaff",
+})
+PEOPLE_FIELDS = frozenset({"jobAllocations", "termsAcceptance"})
+
+
+async def prefetch_for(info: Info, rows: list[models.Application]) -> None:
+    """Evaluate a list's applications up front when the query asks for evaluated fields, so
+    those fields answer without a task each (see ``ready_or``); nothing when it does not."""
+    names = selected_names(info)
+    if names & EVALUATED_FIELDS:
+        await evaluations.prefetch(info.context, rows, people=bool(names & PEOPLE_FIELDS))
 
 
 def page_of(page: Page) -> ApplicationConnection:  # type: ignore[type-arg]
@@ -411,6 +438,7 @@ class ApplicationQuery:
             info.context, query_filter, order.field.value, order.direction == OrderDirection.DESC,
             first, after,
         )
+        await prefetch_for(info, page.items)
         return page_of(page)
 
 

@@ -10,7 +10,7 @@ from smbselect import ids
 from smbselect.db import models
 from smbselect.resolvers import registry
 from smbselect.resolvers.pagination import Page
-from smbselect.schema.base import Info, Node, PageInfo, UserError, run_mutation
+from smbselect.schema.base import Info, Node, PageInfo, UserError, ready_or, run_mutation
 from smbselect.schema.enums import UserRole, to_gql
 
 if TYPE_CHECKING:
@@ -150,10 +150,10 @@ class Location(Node):
         )
 
     @strawberry.field
-    async def partner(self, info: Info) -> Partner:
-        row = await registry.partner_of(info.context, self.row.partner_id)
-        assert row is not None  # a visible location's partner is visible
-        return Partner.of(row)
+    def partner(self, info: Info) -> Partner:
+        ctx = info.context
+        return ready_or(registry.partner_now(ctx, self.row.partner_id), _visible_partner,
+                        lambda: registry.partner_of(ctx, self.row.partner_id))
 
     @strawberry.field(description="Users who may act for this location.")
     async def members(self, info: Info) -> list[User]:
@@ -180,9 +180,16 @@ class Location(Node):
         self, info: Info
     ) -> list[Annotated[Application, strawberry.lazy("smbselect.schema.applications")]]:
         from smbselect.resolvers.applications import location_applications
-        from smbselect.schema.applications import Application
+        from smbselect.schema.applications import Application, prefetch_for
 
-        return [Application.of(r) for r in await location_applications(info.context, self.row.id)]
+        rows = await location_applications(info.context, self.row.id)
+        await prefetch_for(info, rows)
+        return [Application.of(r) for r in rows]
+
+
+def _visible_partner(row: models.Partner | None) -> Partner:
+    assert row is not None  # a visible location's partner is visible
+    return Partner.of(row)
 
 
 @strawberry.type(name="PartnerEdge")
