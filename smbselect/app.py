@@ -19,7 +19,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
@@ -86,7 +86,12 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
             )
             await response(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            # The client went away before its request was read (a closed tab, a load
+            # generator stopping): nobody is left to answer, and it is not a server error.
+            log.info("client disconnected before its request was read")
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         ctx = Context(
