@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from smbselect import testing
-from smbselect.db.models import JobAllocation
+from smbselect import ids, testing
+from smbselect.db.models import Application, JobAllocation
 
 QUEUE = """query($first: Int!) { applications(first: $first, orderBy: {field: INVITED_AT}) { edges { node {
   id status program { code name } location { name partner { name } }
@@ -74,3 +74,25 @@ async def test_approval_queue_page_is_at_most_8_statements(client, world):
         counts[first] = sql.count
     print(f"\napproval queue page: {counts[10]} statements for 10 rows, {counts[100]} for 100")
     assert counts[10] == counts[100] <= 8
+
+
+DROP_DOWNS = """query($id: ID!) { application(id: $id) { id jobRoles { code name }
+  am: qualifiedStaff(jobRoleCode: "ACCOUNT_MANAGER") { username }
+  se: qualifiedStaff(jobRoleCode: "SALES_ENGINEER") { username } } }"""
+
+
+async def test_the_drop_downs_need_no_whole_evaluation(client, world):
+    """The job-role drop-downs read the roles (program, location) and the staff with their
+    certifications: never the allocations, terms or documents of a full evaluation."""
+    await _many_applications(world, 1)
+    app = await Application.all().order_by("-id").first()
+    admin = await client.as_user("admin", testing.ADMIN_PASSWORD)
+    with testing.SqlCounter() as sql:
+        data = await admin.data(DROP_DOWNS, {"id": ids.encode("Application", app.id)})
+    assert [u["username"] for u in data["application"]["am"]] == ["staff.000"]
+    assert data["application"]["jobRoles"]
+    tables = " ".join(sql.statements)
+    for table in ("job_allocation", "terms_acceptance", '"document"'):
+        assert table not in tables, (table, sql.statements)
+    print(f"\ndrop-downs of 2 roles: {sql.count} statements")
+    assert sql.count <= 7

@@ -36,6 +36,18 @@ async def of(ctx: Context, row: Application) -> rules.Evaluation:
     return await _evaluations(ctx).load(row.id)
 
 
+async def roles_of(ctx: Context, row: Application) -> rules.Roles:
+    """The application's job roles (program and location), batched for the request."""
+    _rows(ctx).setdefault(row.id, row)
+
+    async def batch(app_ids: list[int]) -> list[rules.Roles]:
+        rows = _rows(ctx)
+        found = await rules.roles_of(ctx, [rows[i] for i in app_ids])
+        return [found[i] for i in app_ids]
+
+    return await loaders.loader(ctx, "roles", batch).load(row.id)
+
+
 async def prefetch(ctx: Context, rows: list[Application], *, people: bool) -> None:
     """Evaluate a page of applications (and load their allocated people) before its fields
     are resolved, so that those fields find everything ready (see the ``*_now`` functions).
@@ -107,15 +119,17 @@ async def allocations(ctx: Context, row: Application) -> list[tuple[JobRoleDef, 
 
 
 async def qualified_staff(ctx: Context, row: Application, role_code: str) -> list[User]:
-    """The role's drop-down; the drop-downs of a whole page are computed together."""
-    ev = await of(ctx, row)
-    role = next((r for r in ev.job_roles if r.code == role_code), None)
+    """The role's drop-down; the drop-downs of a whole page are computed together. It needs
+    the job roles only, not a whole evaluation (allocations, terms, documents, checks)."""
+    ev = of_now(ctx, row)
+    roles = await roles_of(ctx, row) if ev is loaders.MISSING else ev
+    role = next((r for r in roles.job_roles if r.code == role_code), None)
     if role is None:
         return []
-    requests: dict[tuple[int, str], tuple[rules.Evaluation, JobRoleDef]] = ctx.cache.setdefault(
+    requests: dict[tuple[int, str], tuple[rules.Roles | rules.Evaluation, JobRoleDef]] = ctx.cache.setdefault(
         "qualified_staff_requests", {}
     )
-    requests[(row.id, role_code)] = (ev, role)
+    requests[(row.id, role_code)] = (roles, role)
 
     async def batch(keys: list[tuple[int, str]]) -> list[list[User]]:
         return await rules.qualified_staff_batch(ctx, [requests[k] for k in keys])

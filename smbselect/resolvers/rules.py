@@ -210,16 +210,43 @@ async def candidates(ctx: Context, user_ids: Iterable[int], staff_location: int 
     return out
 
 
+@dataclass(frozen=True)
+class Roles:
+    """What an application's job roles depend on: its program and its location (all that a
+    drop-down needs, without the rest of an evaluation)."""
+
+    program: ProgramDef
+    location: LocationInfo
+    job_roles: list[JobRoleDef]
+
+
+async def roles_of(ctx: Context, apps: Sequence[Application]) -> dict[int, Roles]:
+    """The job roles of a batch of applications, the plugins asked once per program."""
+    programs = await programs_by_id(ctx, [a.program_id for a in apps])
+    locations = {
+        loc.id: loc for loc in await loaders.location_by_id(ctx).load_many(list({a.location_id for a in apps}))
+        if loc is not None
+    }
+    by_program: dict[int, list[Application]] = defaultdict(list)
+    for app in apps:
+        by_program[app.program_id].append(app)
+    out: dict[int, Roles] = {}
+    for program_id, group in by_program.items():
+        _, pdef = programs[program_id]
+        infos = {a.id: location_info(locations[a.location_id]) for a in group}
+        roles_by_location = ctx.plugins.job_roles(pdef, list({i.id: i for i in infos.values()}.values()))
+        for app in group:
+            out[app.id] = Roles(pdef, infos[app.id], roles_by_location[app.location_id])
+    return out
+
+
 async def evaluate(ctx: Context, apps: Sequence[Application]) -> dict[int, Evaluation]:
     """Evaluate a batch of applications (a fixed number of queries and plugin calls)."""
     if not apps:
         return {}
     app_ids = [a.id for a in apps]
     programs = await programs_by_id(ctx, [a.program_id for a in apps])
-    locations = {
-        loc.id: loc for loc in await loaders.location_by_id(ctx).load_many(list({a.location_id for a in apps}))
-        if loc is not None
-    }
+    roles = await roles_of(ctx, apps)
     allocations: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for app_id, role_code, user_id in await JobAllocation.filter(application_id__in=app_ids).order_by(
         "id"
@@ -238,15 +265,13 @@ async def evaluate(ctx: Context, apps: Sequence[Application]) -> dict[int, Evalu
         by_program[app.program_id].append(app)
     for program_id, group in by_program.items():
         row, pdef = programs[program_id]
-        infos = {a.id: location_info(locations[a.location_id]) for a in group}
-        roles_by_location = ctx.plugins.job_roles(pdef, list({i.id: i for i in infos.values()}.values()))
         for app in group:
             evaluations[app.id] = Evaluation(
                 application=app,
                 program=pdef,
                 program_active=row.active,
-                location=infos[app.id],
-                job_roles=roles_by_location[app.location_id],
+                location=roles[app.id].location,
+                job_roles=roles[app.id].job_roles,
                 allocations=allocations[app.id],
                 terms=terms.get(app.id),
                 documents=documents[app.id],
@@ -312,7 +337,7 @@ async def _check_allocations(ctx: Context, evaluations: list[Evaluation]) -> Non
 
 
 async def qualified_staff_batch(
-    ctx: Context, requests: Sequence[tuple[Evaluation, JobRoleDef]]
+    ctx: Context, requests: Sequence[tuple[Roles | Evaluation, JobRoleDef]]
 ) -> list[list[User]]:
     """The drop-downs of many (application, role) pairs at once: each location's staff who
     qualify for the role, by name. Staff, people and certifications are loaded once for
@@ -338,7 +363,8 @@ async def qualified_staff_batch(
         staff = [CandidateInfo(c.user_id, c.name, c.active, True, c.certifications) for c in group.values()]
         asked[key] = ctx.plugins.qualify(ev.program, role, staff, today()) if staff else {}
     ok_ids = {uid for answers in asked.values() for uid, q in answers.items() if q.qualified}
-    users = {u.id: u for u in await User.filter(id__in=list(ok_ids)).order_by("name", "id")} if ok_ids else {}
+    # candidates() loaded these people through the request's loader: no new query.
+    users = {u.id: u for u in await loaders.user_by_id(ctx).load_many(sorted(ok_ids)) if u is not None}
     out: list[list[User]] = []
     for ev, role in requests:
         answers = asked[(ev.program.code, role)]

@@ -169,7 +169,9 @@ class Application(Node):
 
     @strawberry.field(description="The job roles this application must staff.")
     def job_roles(self, info: Info) -> list[JobRole]:
-        return self._from_evaluation(info, lambda ev: [JobRole.of(r) for r in ev.job_roles])
+        ctx = info.context  # the roles alone need no whole evaluation
+        return ready_or(evaluations.of_now(ctx, self.row), lambda found: [JobRole.of(r) for r in found.job_roles],
+                        lambda: evaluations.roles_of(ctx, self.row))
 
     @strawberry.field
     def job_allocations(self, info: Info) -> list[JobAllocation]:
