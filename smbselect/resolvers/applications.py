@@ -18,6 +18,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from smbselect.context import Context
+from smbselect.db import search
 from smbselect.db.enums import ApplicationEventKind, ApplicationStatus
 from smbselect.db.models import (
     Application,
@@ -112,7 +113,11 @@ async def queue(
     ctx: Context, flt: QueueFilter, order_field: str, descending: bool,
     first: int | None, after: str | None,
 ) -> Page[Application]:
-    """The approval queue (admins) or a partner user's own applications, filtered and paged."""
+    """The approval queue (admins) or a partner user's own applications, filtered and paged.
+
+    The search takes the ids of matching partners and locations from trigram indexes
+    (:mod:`smbselect.db.search`): comparing the joined names row by row scanned (issue 6).
+    """
     query = await visible_applications(ctx)
     if flt.statuses:
         query = query.filter(status__in=list(flt.statuses))
@@ -127,7 +132,7 @@ async def queue(
         if "\x00" in needle:  # in no name, and PostgreSQL refuses it in a text parameter
             query = query.filter(id=-1)
         else:
-            query = query.filter(Q(partner__name_fold__contains=needle) | Q(location__name_fold__contains=needle))
+            query = query.filter(search.applications_matching(needle, search.dialect()))
     if flt.overdue is True:
         query = query.filter(status=ApplicationStatus.SUBMITTED, review_due_on__lt=rules.today())
     elif flt.overdue is False:

@@ -7,7 +7,6 @@ cost of a page does not grow with its size.
 
 from __future__ import annotations
 
-from collections import defaultdict
 
 from smbselect.context import Context
 from smbselect.db.models import Application, Document, Location, TermsAcceptance, User
@@ -147,12 +146,4 @@ async def terms_acceptance(ctx: Context, row: Application) -> tuple[TermsAccepta
 
 async def all_documents(ctx: Context, row: Application) -> list[Document]:
     """Every upload of the application, superseded ones included, oldest first."""
-    _rows(ctx).setdefault(row.id, row)
-
-    async def batch(app_ids: list[int]) -> list[list[Document]]:
-        grouped: dict[int, list[Document]] = defaultdict(list)
-        for doc in await Document.filter(application_id__in=app_ids).order_by("uploaded_at", "id"):
-            grouped[doc.application_id].append(doc)
-        return [grouped[i] for i in app_ids]
-
-    return await loaders.loader(ctx, "all_documents", batch).load(row.id)
+    return await loaders.documents_of(ctx).load(row.id)

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from smbselect.context import Context
 from smbselect.db.models import (
     Certification,
+    Document,
     Location,
     LocationMember,
     LocationStaff,
@@ -162,3 +163,13 @@ def certifications_of(ctx: Context) -> BatchLoader[int, list[Certification]]:
         return await _grouped(rows, "user_id", ids)
 
     return loader(ctx, "certifications_of", batch)
+
+
+def documents_of(ctx: Context) -> BatchLoader[int, list[Document]]:
+    """Every upload of each application, superseded ones included, oldest first (the
+    Documents list shows them all; the rules look at the current ones)."""
+    async def batch(ids: list[int]) -> list[list[Document]]:
+        rows = await Document.filter(application_id__in=ids).order_by("uploaded_at", "id")
+        return await _grouped(rows, "application_id", ids)
+
+    return loader(ctx, "documents_of", batch)

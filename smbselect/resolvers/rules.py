@@ -256,8 +256,8 @@ async def evaluate(ctx: Context, apps: Sequence[Application]) -> dict[int, Evalu
     for t in await TermsAcceptance.filter(application_id__in=app_ids, withdrawn_at=None).order_by("accepted_at"):
         terms[t.application_id] = t
     documents: dict[int, list[Document]] = defaultdict(list)
-    for d in await Document.filter(application_id__in=app_ids, superseded=False).order_by("uploaded_at", "id"):
-        documents[d.application_id].append(d)
+    for app_id, uploads in zip(app_ids, await loaders.documents_of(ctx).load_many(app_ids)):
+        documents[app_id] = [d for d in uploads if not d.superseded]
 
     evaluations: dict[int, Evaluation] = {}
     by_program: dict[int, list[Application]] = defaultdict(list)

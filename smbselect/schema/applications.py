@@ -299,9 +299,10 @@ class ApplicationOrder:
 
 
 # Fields answered from an application's evaluation, and those that also show people.
+# (jobRoles and qualifiedStaff need only the roles: they batch those on their own.)
 EVALUATED_FIELDS = frozenset({
-    "jobRoles", "jobAllocations", "missingJobRoles", "termsAcceptance", "requiredDocuments",
-    "missingDocuments", "canSubmit", "submitBlockers", "qualifiedStaff",
+    "jobAllocations", "missingJobRoles", "termsAcceptance", "requiredDocuments",
+    "missingDocuments", "canSubmit", "submitBlockers",
 })
 PEOPLE_FIELDS = frozenset({"jobAllocations", "termsAcceptance"})
 
@@ -412,7 +413,10 @@ class ApplicationQuery:
     @strawberry.field(description="null when it does not exist or the viewer may not see it.")
     async def application(self, info: Info, id: strawberry.ID) -> Application | None:
         row = await app_resolvers.get_application(info.context, app_id(id))
-        return Application.of(row) if row else None
+        if row is None:
+            return None
+        await prefetch_for(info, [row])
+        return Application.of(row)
 
     @strawberry.field(
         description="Admin: all applications (the approval queue); partner: those of the "
