@@ -32,6 +32,8 @@ from smbselect.app import SqlCountHeader, bearer_token
 from smbselect.context import Context
 from smbselect.db.connect import close_db, open_db
 from smbselect.db.enums import ApplicationStatus, DocumentStatus
+from smbselect.db.models import fold
+from smbselect.db.search import ids_containing
 from smbselect.errors import DomainError
 from smbselect.plugins.definitions import ApplicationInfo, CandidateInfo, CertificationInfo, LocationInfo, ProgramDef
 from smbselect.plugins.manager import Plugins, ProgramUnavailable
@@ -297,10 +299,12 @@ class Baseline:
         if user["role"] != "ADMIN":
             where.append("EXISTS (SELECT 1 FROM location_member m WHERE m.location_id = a.location_id AND m.user_id = ?)")
             params.append(user["id"])
-        if search:
-            needle = "%" + re.sub(r"([\\%_])", r"\\\1", search.casefold()) + "%"
-            where.append("(pa.name_fold LIKE ? ESCAPE '\\' OR l.name_fold LIKE ? ESCAPE '\\')")
-            params += [needle, needle]
+        if search:  # the ids of matching partners and locations from the trigram indexes
+            needle, dialect = fold(search), self.db.conn.capabilities.dialect
+            partners, partner_param = ids_containing("partner", needle, dialect)
+            locations, location_param = ids_containing("location", needle, dialect)
+            where.append(f"(a.partner_id IN ({partners}) OR a.location_id IN ({locations}))")
+            params += [partner_param, location_param]
         rows = await self.db.rows(
             "SELECT a.id, a.status, a.submitted_at, a.review_due_on, a.terms_declined, a.program_id, "
             "a.location_id, p.code, p.active, p.definition, l.name AS l_name, l.country, l.partner_id, "

@@ -49,7 +49,8 @@ def ids_containing(table: str, needle: str, dialect: str) -> tuple[str, str]:
         raise ValueError(f"no search index on {table!r}")
     if dialect == "sqlite":
         if len(needle) >= TRIGRAM:
-            return f'SELECT rowid FROM "{table}_fts" WHERE "{table}_fts" MATCH ?', fts5_phrase(needle)
+            fts = f'"{table}_fts"'
+            return f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", fts5_phrase(needle)
         return f'SELECT id FROM "{table}" WHERE instr(name_fold, ?) > 0', needle
     return f"SELECT id FROM \"{table}\" WHERE name_fold LIKE ? ESCAPE '\\'", like_contains(needle)
 

@@ -35,7 +35,8 @@ def _sqlite_forward() -> list[str]:
     for t in SEARCHED:
         fts = f"{t}_fts"
         delete_old = (
-            f'INSERT INTO "{fts}"("{fts}", rowid, name_fold) VALUES (\'delete\', old.id, old.name_fold);'
+            f'INSERT INTO "{fts}"("{fts}", rowid, name_fold) '
+            "VALUES ('delete', old.id, old.name_fold);"
         )
         insert_new = f'INSERT INTO "{fts}"(rowid, name_fold) VALUES (new.id, new.name_fold);'
         out += [
@@ -54,7 +55,8 @@ def _sqlite_backward() -> list[str]:
     out: list[str] = []
     for t in SEARCHED:
         fts = f"{t}_fts"
-        out += [f'DROP TRIGGER IF EXISTS "{fts}_{event}"' for event in ("insert", "delete", "update")]
+        events = ("insert", "delete", "update")
+        out += [f'DROP TRIGGER IF EXISTS "{fts}_{event}"' for event in events]
         out.append(f'DROP TABLE IF EXISTS "{fts}"')
     return out
 

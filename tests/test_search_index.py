@@ -1,0 +1,267 @@
+"""The queue's search reads trigram indexes (issue 6): FTS5 on SQLite, pg_trgm on PostgreSQL.
+
+It must answer exactly what a substring test of the folded names answers, whatever the
+needle (short, Unicode, LIKE wildcards, FTS5 query syntax), stay right when names change
+(the SQLite index is kept by triggers), and the database must really use the index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tortoise import Tortoise
+from tortoise.transactions import in_transaction
+
+from smbselect import testing
+from smbselect.db import search
+from smbselect.db.models import Location, Partner, fold
+from smbselect.testing import GraphQLClient
+
+SEARCH = """query($filter: ApplicationFilter) {
+  applications(filter: $filter, first: 100) {
+    totalCount
+    edges { node { id location { name partner { name } } } } } }"""
+
+# (partner, its one location); each location has one application
+NAMES = [
+    ("Türkiye Bilişim", "Ankara Ofis"),
+    ("Alpine Systems", "Zürich Büro"),
+    ('Quote "Q" Star*', "O'Brien (Cork)"),
+    ("Or Else OR NEAR(x)", "Lyon AND Nice"),
+    ("100% Net_works", "Back\\Slash Office"),
+    ("Straße Partner", "München"),
+]
+
+
+@pytest.fixture
+async def named(admin_client: GraphQLClient) -> GraphQLClient:
+    for partner_name, location_name in NAMES:
+        partner = await testing.make_partner(partner_name)
+        location = await testing.make_location(partner, location_name, "AT")
+        await testing.make_application("SMB_SELECT", location)
+    return admin_client
+
+
+async def found(client: GraphQLClient, needle: str) -> set[str]:
+    """The location names of the applications the search finds."""
+    page = (await client.data(SEARCH, {"filter": {"search": needle}}))["applications"]
+    names = {e["node"]["location"]["name"] for e in page["edges"]}
+    assert page["totalCount"] == len(page["edges"]) == len(names)
+    return names
+
+
+def substring_oracle(needle: str, names: list[tuple[str, str]] = NAMES) -> set[str]:
+    """What the search must answer: locations whose or whose partner's folded name
+    contains the folded, stripped needle."""
+    n = fold(needle.strip())
+    return {loc for partner, loc in names if n in fold(partner) or n in fold(loc)}
+
+
+# --- what it finds -----------------------------------------------------------------------
+
+
+async def test_search_is_unicode_aware(named: GraphQLClient) -> None:
+    assert await found(named, "TÜRK") == {"Ankara Ofis"}
+    assert await found(named, "bilişim") == {"Ankara Ofis"}
+    assert await found(named, "  Bilişim ") == {"Ankara Ofis"}
+    assert await found(named, "STRASSE") == {"München"}  # ß folds to ss
+    assert await found(named, "münchen") == {"München"}
+
+
+async def test_short_needles_are_found_without_the_index(named: GraphQLClient) -> None:
+    # one and two characters hold no trigram: they are searched another way, same answers
+    assert await found(named, "Ü") == {"Ankara Ofis", "Zürich Büro", "München"}
+    assert await found(named, "zü") == {"Zürich Büro"}
+    assert await found(named, "ss") == {"München"}
+    assert await found(named, "q") == {"O'Brien (Cork)"}
+    assert await found(named, "xy") == set()
+    # three is the first length the trigram index serves
+    assert await found(named, "alp") == {"Zürich Büro"}
+    assert await found(named, "nkaR") == {"Ankara Ofis"}
+
+
+async def test_location_names_are_searched_too(named: GraphQLClient) -> None:
+    assert await found(named, "ankara") == {"Ankara Ofis"}
+    assert await found(named, "ZÜRICH bü") == {"Zürich Büro"}
+    assert await found(named, "office") == {"Back\\Slash Office"}
+
+
+async def test_wildcards_and_query_syntax_match_literally(named: GraphQLClient) -> None:
+    assert await found(named, "%") == {"Back\\Slash Office"}
+    assert await found(named, "_") == {"Back\\Slash Office"}
+    assert await found(named, "0% net_w") == {"Back\\Slash Office"}
+    assert await found(named, "1%w") == set()  # % is no wildcard
+    assert await found(named, "n_t") == set()  # nor is _
+    assert await found(named, "_s") == set()
+    assert await found(named, "\\") == {"Back\\Slash Office"}
+    assert await found(named, "k\\s") == {"Back\\Slash Office"}
+    assert await found(named, '"') == {"O'Brien (Cork)"}
+    assert await found(named, '"q" star*') == {"O'Brien (Cork)"}
+    assert await found(named, "*") == {"O'Brien (Cork)"}
+    assert await found(named, "r*") == {"O'Brien (Cork)"}
+    assert await found(named, "'") == {"O'Brien (Cork)"}
+    assert await found(named, "o'b") == {"O'Brien (Cork)"}
+    assert await found(named, "(cork)") == {"O'Brien (Cork)"}
+    assert await found(named, "(") == {"O'Brien (Cork)", "Lyon AND Nice"}
+    assert await found(named, "near(x)") == {"Lyon AND Nice"}
+    assert await found(named, "Else OR NEAR") == {"Lyon AND Nice"}
+    assert await found(named, "else or") == {"Lyon AND Nice"}
+    assert await found(named, "alpine OR zeta") == set()
+    assert await found(named, "alpine AND systems") == set()
+    assert await found(named, "NEAR(alpine systems)") == set()
+    assert await found(named, "alp*") == set()
+    assert await found(named, "^alp") == set()
+    assert await found(named, "name_fold:alpine") == set()
+    assert await found(named, '"alpine"') == set()
+    assert await found(named, "NOT alpine") == set()
+
+
+@pytest.mark.parametrize("needle", [
+    "a", "e", "or", "OR", " or ", "OR b", "and", "AND", "NOT", "near", "(", ")", "()", "x)",
+    "%", "%%", "_", "__", "\\", "\\\\", '"', '""', '"""', "*", "**", "'", "''", "-", "+", ":",
+    "^", "{", "}", "[x]", "0% ", "t_w", "ß", "SS", "İ", "ı", "büro", "o", "of", "ofi", "ofis",
+])
+async def test_every_needle_answers_what_a_substring_test_answers(
+    named: GraphQLClient, needle: str
+) -> None:
+    assert await found(named, needle) == substring_oracle(needle)
+
+
+# --- names that change --------------------------------------------------------------------
+
+
+async def test_a_renamed_partner_is_found_by_its_new_name_only(named: GraphQLClient) -> None:
+    partner = await Partner.get(name="Alpine Systems")
+    partner.name = "Gletscher Netz"
+    await partner.save()
+    assert await found(named, "gletscher") == {"Zürich Büro"}
+    assert await found(named, "alpine") == set()
+    # a bulk update, too (it writes name_fold itself)
+    await Partner.filter(id=partner.id).update(name="Firn Data", name_fold=fold("Firn Data"))
+    assert await found(named, "FIRN") == {"Zürich Büro"}
+    assert await found(named, "gletscher") == set()
+    # saving without a change of the name keeps it findable
+    await partner.refresh_from_db()
+    partner.registered = False
+    await partner.save()
+    assert await found(named, "firn data") == {"Zürich Büro"}
+
+
+async def test_a_renamed_location_is_found_by_its_new_name_only(named: GraphQLClient) -> None:
+    location = await Location.get(name="Ankara Ofis")
+    location.name = "İzmir Şube"
+    await location.save()
+    assert await found(named, "izmir") == set()  # "İ" folds to "i̇", with a dot
+    assert await found(named, "zmir şube") == {"İzmir Şube"}
+    assert await found(named, "ankara") == set()
+    assert await found(named, "türkiye") == {"İzmir Şube"}  # still by its partner
+
+
+async def test_deleted_and_absent_names_are_not_found(named: GraphQLClient) -> None:
+    # given a partner and a location without applications, found by the index, then deleted
+    ghost = await testing.make_partner("Ghost Partner")
+    haunt = await testing.make_location(ghost, "Haunted Place", "AT")
+    d = search.dialect()
+    assert await matching_ids("partner", "ghost", d) == {ghost.id}
+    assert await matching_ids("location", "haunted", d) == {haunt.id}
+    await haunt.delete()
+    await ghost.delete()
+    # then the index forgets them
+    assert await matching_ids("partner", "ghost", d) == set()
+    assert await matching_ids("location", "haunted", d) == set()
+    assert await found(named, "ghost") == set()
+    # and a new partner with a location and an application is found by its name only
+    fresh = await testing.make_partner("Fresh Partner")
+    place = await testing.make_location(fresh, "Fresh Place", "AT")
+    await testing.make_application("SMB_SELECT", place)
+    assert await found(named, "fresh") == {"Fresh Place"}
+    assert await found(named, "ghost") == set()
+    assert await found(named, "haunted") == set()
+    assert await found(named, "no such name") == set()
+
+
+async def test_the_index_follows_emptying_the_tables(named: GraphQLClient) -> None:
+    # testing.truncate_all (between tests) deletes every row: the index must follow
+    await testing.truncate_all()
+    for table in search.SEARCHED:
+        assert await matching_ids(table, "a", search.dialect()) == set()
+        assert await matching_ids(table, "ankara", search.dialect()) == set()
+
+
+async def matching_ids(table: str, needle: str, dialect: str) -> set[int]:
+    sql, parameter = search.ids_containing(table, fold(needle), dialect)
+    conn = Tortoise.get_connection("default")
+    if dialect == "postgres":
+        sql = sql.replace("?", "$1")
+    rows = await conn.execute_query_dict(sql, [parameter])
+    return {r["id"] if "id" in r else r["rowid"] for r in rows}
+
+
+# --- the plan uses the index --------------------------------------------------------------
+
+
+@pytest.fixture
+def executed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Every (sql, values) the default connection runs from now on."""
+    cls = type(Tortoise.get_connection("default"))
+    original = cls.execute_query
+    out: list[tuple[str, Any]] = []
+
+    async def recording(self: Any, query: str, values: list | None = None) -> Any:
+        out.append((query, values))
+        return await original(self, query, values)
+
+    monkeypatch.setattr(cls, "execute_query", recording)
+    return out
+
+
+async def search_sql(
+    client: GraphQLClient, executed: list[tuple[str, Any]], needle: str
+) -> tuple[str, Any]:
+    """The SQL (and its values) that selects the page of a queue search."""
+    executed.clear()
+    await found(client, needle)
+    selects = [(sql, values) for sql, values in executed
+               if sql.lstrip().upper().startswith("SELECT") and 'FROM "application"' in sql
+               and "COUNT(" not in sql.upper()]
+    assert len(selects) == 1, [s for s, _ in executed]
+    return selects[0]
+
+
+async def test_sqlite_plan_reads_the_fts_tables(named: GraphQLClient, executed: list) -> None:
+    if search.dialect() != "sqlite":
+        pytest.skip("SQLite only")
+    conn = Tortoise.get_connection("default")
+    sql, values = await search_sql(named, executed, "bilişim")
+    plan = [r["detail"] for r in await conn.execute_query_dict("EXPLAIN QUERY PLAN " + sql, values)]
+    assert any("partner_fts VIRTUAL TABLE" in step for step in plan), plan
+    assert any("location_fts VIRTUAL TABLE" in step for step in plan), plan
+    # and neither table of names is scanned
+    assert not [step for step in plan if step in ("SCAN partner", "SCAN location")
+                or step.startswith(("SCAN partner ", "SCAN location "))], plan
+
+
+async def test_postgres_plan_reads_the_trigram_indexes(
+    named: GraphQLClient, executed: list
+) -> None:
+    if search.dialect() != "postgres":
+        pytest.skip("PostgreSQL only")
+    sql, values = await search_sql(named, executed, "bilişim")
+    async with in_transaction() as conn:
+        await conn.execute_script("SET LOCAL enable_seqscan = off")
+        rows = await conn.execute_query_dict("EXPLAIN " + sql, values)
+    plan = "\n".join(r["QUERY PLAN"] for r in rows)
+    assert "partner_name_fold_trgm" in plan, plan
+    assert "location_name_fold_trgm" in plan, plan
+
+
+def test_needles_are_quoted_for_fts5_and_escaped_for_like() -> None:
+    assert search.fts5_phrase('a "b" OR c*') == '"a ""b"" OR c*"'
+    assert search.like_contains("1%_\\x") == "%1\\%\\_\\\\x%"
+    sql, parameter = search.ids_containing("partner", "ab", "sqlite")
+    assert "instr" in sql and parameter == "ab"
+    sql, parameter = search.ids_containing("partner", "abc", "sqlite")
+    assert "MATCH" in sql and parameter == '"abc"'
+    with pytest.raises(ValueError):
+        search.ids_containing("user", "abc", "sqlite")
