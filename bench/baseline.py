@@ -33,7 +33,7 @@ from smbselect.context import Context
 from smbselect.db.connect import close_db, open_db
 from smbselect.db.enums import ApplicationStatus, DocumentStatus
 from smbselect.db.models import fold
-from smbselect.db.search import ids_containing
+from smbselect.db.search import matching_ids, row_by_row
 from smbselect.errors import DomainError
 from smbselect.plugins.definitions import ApplicationInfo, CandidateInfo, CertificationInfo, LocationInfo, ProgramDef
 from smbselect.plugins.manager import Plugins, ProgramUnavailable
@@ -294,24 +294,36 @@ class Baseline:
         user = await self.require(request)
         first = int(body.get("first") or 20)
         search = (body.get("search") or "").strip()
-        where = ["a.status IN (?, ?)"]
+        where = ["status IN (?, ?)"]
         params: list[Any] = ["SUBMITTED", "CHANGES_REQUESTED"]
         if user["role"] != "ADMIN":
-            where.append("EXISTS (SELECT 1 FROM location_member m WHERE m.location_id = a.location_id AND m.user_id = ?)")
+            where.append('EXISTS (SELECT 1 FROM location_member m WHERE m.location_id = "application".location_id '
+                         "AND m.user_id = ?)")
             params.append(user["id"])
-        if search:  # the ids of matching partners and locations from the trigram indexes
+        if search:  # as smbselect.db.search does: the matching ids, or a check row by row
             needle, dialect = fold(search), self.db.conn.capabilities.dialect
-            partners, partner_param = ids_containing("partner", needle, dialect)
-            locations, location_param = ids_containing("location", needle, dialect)
-            where.append(f"(a.partner_id IN ({partners}) OR a.location_id IN ({locations}))")
-            params += [partner_param, location_param]
+            found = await matching_ids(needle, dialect)
+            if found is None:
+                partners, partner_param = row_by_row("partner", "partner_id", needle, dialect)
+                locations, location_param = row_by_row("location", "location_id", needle, dialect)
+                where.append(f"(partner_id IN ({partners}) OR location_id IN ({locations}))")
+                params += [partner_param, location_param]
+            else:
+                parts = [f"{column} IN ({self.db.marks(len(ids))})"
+                         for column, ids in (("partner_id", found[0]), ("location_id", found[1])) if ids]
+                where.append("(" + (" OR ".join(parts) or "1 = 0") + ")")
+                params += [*found[0], *found[1]]
+        # The page's ids from the applications alone (an index serves them in order), then
+        # the rows with their joins.
+        nulls_last = "CASE WHEN review_due_on IS NULL THEN 1 ELSE 0 END, review_due_on, id"
         rows = await self.db.rows(
             "SELECT a.id, a.status, a.submitted_at, a.review_due_on, a.terms_declined, a.program_id, "
             "a.location_id, p.code, p.active, p.definition, l.name AS l_name, l.country, l.partner_id, "
             "pa.name AS pa_name FROM application a JOIN program p ON p.id = a.program_id "
             "JOIN location l ON l.id = a.location_id JOIN partner pa ON pa.id = l.partner_id "
-            f"WHERE {' AND '.join(where)} "
-            "ORDER BY (a.review_due_on IS NULL), a.review_due_on, a.id LIMIT ?", *params, first + 1,
+            f'WHERE a.id IN (SELECT id FROM "application" WHERE {" AND ".join(where)} '
+            f"ORDER BY {nulls_last} LIMIT ?) "
+            "ORDER BY (a.review_due_on IS NULL), a.review_due_on, a.id", *params, first + 1,
         )
         has_next = len(rows) > first
         rows = rows[:first]

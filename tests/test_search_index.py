@@ -216,17 +216,33 @@ def executed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     return out
 
 
+def _reads_names(sql: str) -> bool:
+    return "_fts" in sql or "name_fold LIKE" in sql or "instr(name_fold" in sql
+
+
 async def search_sql(
     client: GraphQLClient, executed: list[tuple[str, Any]], needle: str
 ) -> tuple[str, Any]:
-    """The SQL (and its values) that selects the page of a queue search."""
+    """The SQL (and its values) that reads the names matching a queue search."""
     executed.clear()
     await found(client, needle)
     selects = [(sql, values) for sql, values in executed
-               if sql.lstrip().upper().startswith("SELECT") and 'FROM "application"' in sql
-               and "COUNT(" not in sql.upper()]
+               if _reads_names(sql) and 'FROM "application"' not in sql]
     assert len(selects) == 1, [s for s, _ in executed]
     return selects[0]
+
+
+async def test_a_needle_matching_many_names_filters_by_subqueries(
+    named: GraphQLClient, executed: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over NAMES_AT_MOST matching names the page's own statement reads the index (so the
+    queue's ordered index can stop at a full page); the answer is the same."""
+    few = await found(named, "bilişim")
+    monkeypatch.setattr(search, "NAMES_AT_MOST", 0)
+    executed.clear()
+    assert await found(named, "bilişim") == few
+    page = [sql for sql, _ in executed if 'FROM "application"' in sql and _reads_names(sql)]
+    assert page, [sql for sql, _ in executed]
 
 
 async def test_sqlite_plan_reads_the_fts_tables(named: GraphQLClient, executed: list) -> None:

@@ -306,7 +306,10 @@ class Application(Model):
 
     class Meta:
         table = "application"
-        indexes = (("location_id", "program_id"),)
+        # partner_id: the queue's partner filter and search. Migration 0006 adds the approval
+        # queue's index too, on an expression tortoise cannot declare: (status, review_due_on
+        # is null, review_due_on), the queue's filter and its order with nulls last.
+        indexes = (("location_id", "program_id"), ("partner_id",))
         unique_together = (("program", "location"),)
 
 

@@ -132,15 +132,15 @@ async def queue(
         if "\x00" in needle:  # in no name, and PostgreSQL refuses it in a text parameter
             query = query.filter(id=-1)
         else:
-            query = query.filter(search.applications_matching(needle, search.dialect()))
+            query = query.filter(await search.applications_matching(needle, search.dialect()))
     if flt.overdue is True:
         query = query.filter(status=ApplicationStatus.SUBMITTED, review_due_on__lt=rules.today())
     elif flt.overdue is False:
         query = query.filter(~Q(status=ApplicationStatus.SUBMITTED, review_due_on__lt=rules.today()))
     key = ORDER_KEYS[order_field]
     page = await nullable_keyset_page(
-        query.select_related("program", "location__partner"), key, first, after,
-        default_first=20, descending=descending, dump=_dump, load=_loader(key),
+        query, key, first, after, default_first=20, descending=descending, dump=_dump,
+        load=_loader(key), related=("program", "location__partner"),
     )
     rules.prime(ctx, page.items)
     return page

@@ -112,23 +112,25 @@ async def nullable_keyset_page(
     descending: bool = False,
     dump: Any = None,
     load: Any = None,
+    related: tuple[str, ...] = (),
 ) -> Page[M]:
     """Like :func:`keyset_page` for a key that may be null: nulls sort last in either
     direction, ties are broken by id ascending, so cursors are stable.
 
     ``dump``/``load`` turn key values into JSON and back (dates, datetimes).
     ``key`` may span a relation (``partner__name_fold``); its value is read from the
-    annotation ``_sort``.
+    annotation ``_sort``. ``related``: relations to read with the rows (select_related).
     """
-    from tortoise.expressions import Case, F, When
+    from tortoise.expressions import Case, F, RawSQL, Subquery, When
 
     size = check_first(first, default_first)
-    # "1"/"0", not 1/0: the values are bound parameters, and PostgreSQL types the
-    # parameters of a bare CASE as text, refusing Python ints.
-    annotated = query.annotate(
-        _sort=F(key), _nulls=Case(When(**{f"{key}__isnull": True}, then="1"), default="0")
-    )
-    paged = annotated
+
+    def nulls_last(q: QuerySet[M]) -> QuerySet[M]:
+        # Literal 1/0 (not parameters): the expression is the same in every query, so the
+        # database can match it to an index, e.g. (status, nulls flag, review_due_on).
+        return q.annotate(_nulls=Case(When(**{f"{key}__isnull": True}, then=RawSQL("1")), default=RawSQL("0")))
+
+    paged = query
     if after:
         raw_value, last_id = _decode(after, 2)
         if raw_value is None:
@@ -145,7 +147,13 @@ async def nullable_keyset_page(
                 | Q(**{f"{key}__isnull": True})
             )
     order = ("_nulls", f"-{key}" if descending else key, "id")
-    rows = await paged.order_by(*order).limit(size + 1)
+    # The page's ids are chosen by a subquery over the rows alone (all of ``query``'s filters,
+    # its scope included), which an index can serve in order, stopping after the page; with
+    # joins in the same statement every matching row was sorted. The rows themselves and
+    # their ``related`` rows are then read by those ids only.
+    page_ids = nulls_last(paged).order_by(*order).limit(size + 1).values_list("id", flat=True)
+    outer = query.model.filter(id__in=Subquery(page_ids)).select_related(*related)
+    rows = await nulls_last(outer).annotate(_sort=F(key)).order_by(*order)
     has_next = len(rows) > size
     rows = rows[:size]
     cursors = []
