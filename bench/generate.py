@@ -562,11 +562,11 @@ def blocks(total: int, size: int) -> Iterator[tuple[int, int]]:
 async def generate(database_url: str, partners: int, *, fresh: bool = False, seed: int = 42,
                    echo: Any = print) -> Manifest:
     """Write a data set of ``partners`` partners (4 applications each) and its manifest."""
-    from argon2 import PasswordHasher
+    from smbselect.security import hash_password_now
 
     started = time.monotonic()
     programs = await _prepare(database_url, fresh)
-    password_hash = PasswordHasher().hash(PASSWORD)
+    password_hash = hash_password_now(PASSWORD)  # the service's own parameters
     gen = Generator(Size(partners), programs, password_hash, seed)
     if database_url.startswith("sqlite"):
         writer: Any = SqliteWriter(database_url.split("://", 1)[1])
