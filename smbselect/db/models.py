@@ -477,4 +477,5 @@ class EmailMessage(Model):
 
     class Meta:
         table = "email_message"
-        indexes = (("status", "next_attempt_at"),)
+        # the relay's claim, and the emails of an application or an invitation
+        indexes = (("status", "next_attempt_at"), ("application_id", "id"), ("invitation_id", "id"))
