@@ -9,8 +9,9 @@ scan the names (``instr``), on PostgreSQL the planner decides.
 
 The name_fold columns and the needle are both casefolded (:func:`smbselect.db.models.fold`),
 so every comparison here is exact and case-sensitive: the same answer as a substring test
-in Python. Each search is one SELECT of matching ids with one ``?`` for its parameter, used by
-the queue (:func:`applications_matching`) and by the hand-written baseline of the benchmark.
+in Python. The queue (:func:`applications_matching`) first reads the matching ids in one
+statement, then filters by them, or row by row when there are too many; the benchmark's
+hand-written baseline uses the same functions.
 """
 
 from __future__ import annotations
