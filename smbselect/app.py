@@ -30,6 +30,7 @@ from smbselect import security, uploads, webapp
 from smbselect.context import Context
 from smbselect.db.connect import close_db, open_db
 from smbselect.graphiql import graphiql_html, static_app
+from smbselect.logs import is_sql_statement
 from smbselect.mail.relay import MailRelay
 from smbselect.plugins.manager import Plugins
 from smbselect.resolvers.auth import authenticate
@@ -127,7 +128,6 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
         return await super().process_result(request, result)
 
 
-_SQL_VERBS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"})
 _sql_count: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("sql_count", default=None)
 
 
@@ -143,9 +143,7 @@ class _SqlCountHandler(logging.Handler):
         counter = _sql_count.get()
         if counter is None:
             return
-        query = record.args[0] if isinstance(record.args, tuple) and record.args else record.msg
-        head = str(query).lstrip()[:8].split(None, 1)
-        if head and head[0].upper() in _SQL_VERBS:
+        if is_sql_statement(record):
             counter[0] += 1
 
 

@@ -38,3 +38,18 @@ def configure_logging(settings: Settings) -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
+
+
+SQL_VERBS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"})
+
+
+def is_sql_statement(record: logging.LogRecord) -> bool:
+    """Whether a ``tortoise.db_client`` debug record is a statement sent to the database.
+
+    tortoise logs each one as ``("%s: %s", query, values)`` or a bare script; the query is
+    read without formatting the record (the benchmark's per-request counter runs on every
+    statement). The X-SQL-Count header and the test kit's SqlCounter both count with this.
+    """
+    query = record.args[0] if isinstance(record.args, tuple) and record.args else record.msg
+    head = str(query).lstrip()[:8].split(None, 1)
+    return bool(head) and head[0].upper() in SQL_VERBS

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from smbselect.db.enums import UserRole
+from smbselect.logs import is_sql_statement
 from smbselect.db.models import (
     Certification,
     Location,
@@ -396,9 +397,8 @@ class _StatementLog(logging.Handler):
         self.sink = sink
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.lstrip().split(" ", 1)[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}:
-            self.sink.append(message)
+        if is_sql_statement(record):
+            self.sink.append(record.getMessage())
 
 
 class SqlCounter:

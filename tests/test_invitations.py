@@ -619,3 +619,25 @@ async def test_ids_beyond_any_row_are_not_found(client, world, smtp, app):
         ("NOT_FOUND", ["input", "userIds", "1"]), ("NOT_FOUND", ["input", "locationIds", "0"]),
     ]
     assert node == {"node": None}
+
+
+async def test_accepting_a_link_upgrades_a_hash_made_with_older_parameters(client, world, smtp, app):
+    """The link logs her in as login does, so it upgrades her password hash as login does."""
+    from argon2 import PasswordHasher
+
+    from smbselect import security
+
+    # given li's password hashed with the library's default profile (64 MiB, 4 lanes), and her link
+    old_hash = PasswordHasher().hash(PARTNER_PASSWORD)
+    await User.filter(id=world["li"].id).update(password_hash=old_hash)
+    admin = await admin_client(client)
+    await send(admin, await send_input(world, [world["li"]]))
+    [link] = await delivered_links(app, smtp, "li.wei@example.com", 1)
+    # when she accepts it with her password
+    accepted = (await client.data(ACCEPT, {"token": token_of(link), "password": PARTNER_PASSWORD},
+                                  token=""))["invitationAccept"]
+    # then she is in, and her hash has today's parameters and still opens her account
+    assert accepted["userErrors"] == [] and accepted["token"]
+    stored = (await User.get(id=world["li"].id)).password_hash
+    assert stored != old_hash and not security.needs_rehash(stored)
+    assert await security.verify_password(stored, PARTNER_PASSWORD)

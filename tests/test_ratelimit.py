@@ -202,13 +202,15 @@ async def test_a_successful_login_clears_the_accounts_counter(fast, client, worl
 
 
 async def test_the_limit_holds_across_two_server_processes(fast, settings, world, http_for):
-    # given: two app instances over the same database (as two uvicorn workers)
+    # given: two app instances over the same database (as two uvicorn workers; they share
+    # this test's process, so the count is also checked where it must live: the database)
     first = await http_for(create_app(settings, manage_db=False, run_relay=False), "192.0.2.50")
     second = await http_for(create_app(settings, manage_db=False, run_relay=False), "192.0.2.51")
 
     # when: failures spread over both
     for client in (first, second, first, second, first):
         assert codes(await login(client, "li.wei", WRONG)) == ["INVALID"]
+    assert (await RateLimit.get(key="login:user:li.wei")).count == 5
 
     # then: both refuse
     assert_limited(await login(first, "li.wei", PARTNER_PASSWORD))

@@ -62,6 +62,18 @@ def clean_recipients(addresses: Iterable[str], *, exclude: Iterable[str] = ()) -
     return result
 
 
+def clean_envelope(to: list[str], cc: list[str], subject: str) -> tuple[list[str], list[str], str]:
+    """The recipients and subject as the outbox stores them: addresses cleaned, cc without
+    those already in to, the subject header-safe and cut to SUBJECT_MAX. (``to`` may come
+    out empty: the caller decides what that means.)"""
+    clean_to = clean_recipients(to)
+    clean_cc = clean_recipients(cc, exclude=clean_to)
+    clean_subject = header_safe(subject)
+    if len(clean_subject) > SUBJECT_MAX:
+        clean_subject = clean_subject[: SUBJECT_MAX - 1].rstrip() + "…"
+    return clean_to, clean_cc, clean_subject
+
+
 async def queue_email(
     *,
     to: list[str],
@@ -82,13 +94,9 @@ async def queue_email(
     that is already in ``to`` is dropped. Raises ValueError when no recipient is left or an
     address contains a line break.
     """
-    clean_to = clean_recipients(to)
+    clean_to, clean_cc, clean_subject = clean_envelope(to, cc or [], subject)
     if not clean_to:
         raise ValueError("an email needs at least one recipient")
-    clean_cc = clean_recipients(cc or [], exclude=clean_to)
-    clean_subject = header_safe(subject)
-    if len(clean_subject) > SUBJECT_MAX:
-        clean_subject = clean_subject[: SUBJECT_MAX - 1].rstrip() + "…"
     now = utcnow()
     return await EmailMessage.create(
         using_db=using_db,

@@ -33,6 +33,7 @@ from smbselect.errors import DomainError, ErrorCode, Problem, not_found
 from smbselect.resolvers import access, events, notify, rules
 from smbselect.resolvers.pagination import Page, nullable_keyset_page
 from smbselect.resolvers.status import Step, allowed, target
+from smbselect.resolvers.text import checked_comment
 
 TERMS_DECLINED_MESSAGE = (
     "The terms and conditions must be accepted for the application to be accepted. "
@@ -405,11 +406,7 @@ async def _submission_emails(ctx: Context, app: Application, program: Any, due: 
 async def withdraw(ctx: Context, application_id: int | None, reason: str | None) -> Application:
     """Withdraw before a decision; the admins are told."""
     app = await _load_for_step(ctx, application_id, Step.WITHDRAW)
-    comment = (reason or "").strip() or None
-    if comment is not None and "\x00" in comment:  # PostgreSQL cannot store it in text
-        raise DomainError.one(
-            ErrorCode.INVALID, "The reason may not contain NUL characters.", ["input", "reason"],
-        )
+    comment = checked_comment(reason, ["input", "reason"], "reason")
     programs = await rules.programs_by_id(ctx, [app.program_id])
     _, program = programs[app.program_id]
     async with in_transaction() as conn:

@@ -76,6 +76,15 @@ async def start_session(ctx: Context, user: User, using_db=None) -> LoginResult:
     return LoginResult(token, expires, user)
 
 
+async def upgrade_hash(user: User, password: str) -> None:
+    """After ``password`` was verified: re-hash a hash made with older parameters, while the
+    password is at hand (login and an invitation link's login both call this); only if the
+    hash is still the one just verified, so a concurrent password change wins."""
+    if user.password_hash and needs_rehash(user.password_hash):
+        await User.filter(id=user.id, password_hash=user.password_hash).update(
+            password_hash=await hash_password(password))
+
+
 async def login(ctx: Context, username: str, password: str) -> LoginResult:
     user = await find_login_user(username)
     account = account_name(user, username)
@@ -85,11 +94,7 @@ async def login(ctx: Context, username: str, password: str) -> LoginResult:
         await attempt.failed()
         raise DomainError.one(ErrorCode.INVALID, LOGIN_FAILED)
     await attempt.succeeded()
-    if user.password_hash and needs_rehash(user.password_hash):
-        # Upgrade to today's hashing parameters while the password is at hand; only if the
-        # hash is still the one just verified (a concurrent password change wins).
-        await User.filter(id=user.id, password_hash=user.password_hash).update(
-            password_hash=await hash_password(password))
+    await upgrade_hash(user, password)
     result = await start_session(ctx, user)
     ctx.user = user  # the payload's fields (user.partner, ...) are shown as to this user
     return result

@@ -30,11 +30,11 @@ from smbselect.errors import DomainError, ErrorCode, not_found
 from smbselect.plugins.definitions import DocumentRequirementDef, ProgramDef
 from smbselect.resolvers import access, applications, events, notify, rules
 from smbselect.resolvers.status import Step, allowed, from_statuses
+from smbselect.resolvers.text import checked_comment, clean_comment
 from smbselect.security import sign, signature_ok
 from smbselect.settings import Settings
 
 DOWNLOAD_TTL_SECONDS = 300
-MAX_COMMENT_LENGTH = 5000
 
 _EXPIRES = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
@@ -216,21 +216,13 @@ async def review(
             f"{app.status.value.replace('_', ' ')}.",
             ["input", "documentId"],
         )
-    text = (comment or "").strip() or None
+    text = clean_comment(comment)
     if decision == DocumentStatus.REJECTED and text is None:
         raise DomainError.one(
             ErrorCode.REQUIRED, "Say what is wrong, so the partner knows what to upload.",
             ["input", "comment"],
         )
-    if text is not None and len(text) > MAX_COMMENT_LENGTH:
-        raise DomainError.one(
-            ErrorCode.INVALID, f"The comment must have at most {MAX_COMMENT_LENGTH} characters.",
-            ["input", "comment"],
-        )
-    if text is not None and "\x00" in text:  # PostgreSQL cannot store it in text
-        raise DomainError.one(
-            ErrorCode.INVALID, "The comment may not contain NUL characters.", ["input", "comment"],
-        )
+    text = checked_comment(text, ["input", "comment"])
     _, program = (await rules.programs_by_id(ctx, [app.program_id]))[app.program_id]
     evaluation = (await rules.evaluate(ctx, [app]))[app.id]
     requirement_name = next(

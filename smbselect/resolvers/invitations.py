@@ -24,7 +24,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from smbselect import ratelimit
+from smbselect import ids, ratelimit
 from smbselect.context import Context
 from smbselect.db.enums import ApplicationEventKind, ApplicationStatus, UserRole
 from smbselect.db.models import (
@@ -44,7 +44,7 @@ from smbselect.errors import DomainError, ErrorCode
 from smbselect.plugins.definitions import ProgramDef
 from smbselect.resolvers import access, events, notify
 from smbselect.resolvers.applications import try_advance
-from smbselect.resolvers.auth import LOGIN_FAILED, LoginResult, start_session
+from smbselect.resolvers.auth import LOGIN_FAILED, LoginResult, start_session, upgrade_hash
 from smbselect.resolvers.programs import ProgramView, definition_of, view_of
 from smbselect.resolvers.registry import Problems
 from smbselect.resolvers.status import CLOSED, Step, allowed, target
@@ -80,11 +80,9 @@ def _invalid_link(support_email: str) -> DomainError:
 # --- sending ----------------------------------------------------------------------------
 
 
-_MAX_PK = 2**31 - 1  # id columns are 32-bit: a larger id names nothing (PostgreSQL would raise)
-
-
 def _pk(value: int | None) -> int | None:
-    return value if value is not None and 0 < value <= _MAX_PK else None
+    """None for an id no row can have (id columns are 32-bit; PostgreSQL would raise)."""
+    return value if value is not None and 0 < value <= ids.MAX_PK else None
 
 
 @dataclass(frozen=True)
@@ -409,6 +407,7 @@ async def accept(ctx: Context, token: str, password: str) -> Accepted:
         await attempt.failed()
         raise DomainError.one(ErrorCode.INVALID, LOGIN_FAILED, ["input", "password"])
     await attempt.succeeded()
+    await upgrade_hash(user, password)
     async with in_transaction() as conn:
         await InvitationLink.filter(id=link.id, accepted_at=None).using_db(conn).update(accepted_at=utcnow())
         result = await start_session(ctx, user, using_db=conn)

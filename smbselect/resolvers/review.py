@@ -18,30 +18,24 @@ from smbselect.context import Context
 from smbselect.db.enums import ApplicationEventKind, Decision
 from smbselect.db.models import Application, Location, TermsAcceptance, User
 from smbselect.errors import DomainError, ErrorCode, Problem, not_found
-from smbselect.mail.outbox import SUBJECT_MAX, clean_recipients
-from smbselect.mail.render import header_safe
+from smbselect.mail.outbox import clean_envelope
 from smbselect.plugins.definitions import ProgramDef
 from smbselect.resolvers import access, events, notify, rules
 from smbselect.resolvers.applications import advance, get_application, reload
 from smbselect.resolvers.status import Step, allowed, target
+from smbselect.resolvers.text import clean_comment, comment_problems
 
 STEPS = {
     Decision.APPROVED: Step.APPROVE,
     Decision.REJECTED: Step.REJECT,
     Decision.CHANGES_REQUESTED: Step.REQUEST_CHANGES,
 }
-COMMENT_MAX = 5000
 APPLICATION_FIELD = ("input", "applicationId")
 COMMENT_FIELD = ("input", "comment")
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def clean_comment(comment: str | None) -> str | None:
-    text = (comment or "").strip()
-    return text or None
 
 
 @dataclass(frozen=True)
@@ -67,16 +61,7 @@ async def _refusals(
             f"{app.status.value.replace('_', ' ')}.",
             APPLICATION_FIELD,
         )]
-    problems: list[Problem] = []
-    if comment is not None and len(comment) > COMMENT_MAX:
-        problems.append(Problem(
-            ErrorCode.INVALID, f"The comment may be at most {COMMENT_MAX} characters long.",
-            COMMENT_FIELD,
-        ))
-    if comment is not None and "\x00" in comment:  # PostgreSQL cannot store it in text
-        problems.append(Problem(
-            ErrorCode.INVALID, "The comment may not contain NUL characters.", COMMENT_FIELD,
-        ))
+    problems: list[Problem] = comment_problems(comment, COMMENT_FIELD)
     if decision in (Decision.REJECTED, Decision.CHANGES_REQUESTED) and comment is None:
         what = "why it is rejected" if decision == Decision.REJECTED else "what to change"
         problems.append(Problem(
@@ -187,13 +172,9 @@ async def decision_draft(
 
 def _as_queued(email: dict[str, Any]) -> PreviewEmail | None:
     """What the outbox would store for a rendered email (the same cleaning as queue_email)."""
-    to = clean_recipients(email.get("to") or [])
+    to, cc, subject = clean_envelope(email.get("to") or [], email.get("cc") or [], email["subject"])
     if not to:
         return None
-    cc = clean_recipients(email.get("cc") or [], exclude=to)
-    subject = header_safe(email["subject"])
-    if len(subject) > SUBJECT_MAX:
-        subject = subject[: SUBJECT_MAX - 1].rstrip() + "…"
     return PreviewEmail(to=to + cc, subject=subject, body=email["text"])
 
 
