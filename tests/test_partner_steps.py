@@ -61,7 +61,7 @@ async def test_happy_path_to_submitted(client, world, smtp, app):
 DECLINE = """mutation($id: ID!) { termsDecline(input: {applicationId: $id}) {
   message application { termsAcceptance { version } submitBlockers { code message } canSubmit } userErrors { code } } }"""
 WITHDRAW = """mutation($id: ID!, $r: String) { applicationWithdraw(input: {applicationId: $id, reason: $r}) {
-  application { status events { kind comment } } userErrors { code } } }"""
+  application { status events { kind comment } } userErrors { code field message } } }"""
 IN_PROGRESS_TABLE = "{ me { locations { name applications { status program { code } } } } }"
 
 
@@ -238,6 +238,19 @@ async def test_withdraw_before_a_decision(client, world):
     assert result["application"]["events"][-1] == {"kind": "WITHDRAWN", "comment": "Not this year"}
     again = (await li.data(WITHDRAW, {"id": gid, "r": None}))["applicationWithdraw"]
     assert again["userErrors"][0]["code"] == "INVALID_STATUS"
+
+
+async def test_a_bad_withdrawal_reason_is_refused_and_changes_nothing(client, world):
+    li, gid, _ = await _started(client, world)
+    for reason, message in (("x" * 5001, "The reason must have at most 5000 characters."),
+                            ("a\x00b", "The reason may not contain NUL characters.")):
+        result = (await li.data(WITHDRAW, {"id": gid, "r": reason}))["applicationWithdraw"]
+        assert result["application"] is None
+        assert [(e["code"], e["field"], e["message"]) for e in result["userErrors"]] == [
+            ("INVALID", ["input", "reason"], message)]
+    application = (await li.data(APPLICATION, {"id": gid}))["application"]
+    assert application["status"] == "NOT_SUBMITTED"
+    assert "WITHDRAWN" not in [e["kind"] for e in application["events"]]
 
 
 async def test_partner_steps_of_another_location_look_like_nothing(client, world):
