@@ -74,17 +74,17 @@ async def test_a_lone_surrogate_is_a_malformed_request(client, world):
 async def test_a_repeated_document_is_validated_once(client, world):
     """The limits ride on the validation cache: the second identical request must not run
     validation again (the limit rules used to be new classes per request, so it always did)."""
-    from strawberry.extensions.validation_cache import _get_validate_cache
+    from smbselect.schema.pipeline import parsed, validated
 
-    cache = _get_validate_cache(512)
     document = "query RepeatedOnce { me { username name } }"
     await client.post(document)
-    before = cache.cache_info()
+    before, parsed_before = validated.cache_info(), parsed.cache_info()
     for _ in range(3):
         assert (await client.post(document)).status_code == 200
-    after = cache.cache_info()
+    after, parsed_after = validated.cache_info(), parsed.cache_info()
     assert after.hits - before.hits == 3
     assert after.misses == before.misses
+    assert parsed_after.hits - parsed_before.hits == 3 and parsed_after.misses == parsed_before.misses
     # and the limits still hold for a document seen before
     for _ in range(2):
         errors = await _refused(client, DEEP)

@@ -7,6 +7,7 @@ from collections import defaultdict
 from smbselect.context import Context
 from smbselect.db.enums import UserRole
 from smbselect.db.models import Application, ApplicationEvent, EmailMessage, User
+from smbselect.db.rows import rows_where_in
 from smbselect.resolvers import access, loaders
 
 
@@ -16,7 +17,7 @@ async def events(ctx: Context, row: Application) -> list[tuple[ApplicationEvent,
 
     async def batch(app_ids: list[int]) -> list[list[ApplicationEvent]]:
         grouped: dict[int, list[ApplicationEvent]] = defaultdict(list)
-        for event in await ApplicationEvent.filter(application_id__in=app_ids).order_by("occurred_at", "id"):
+        for event in await rows_where_in(ApplicationEvent, "application_id", app_ids, order_by=("occurred_at", "id")):
             grouped[event.application_id].append(event)
         return [grouped[i] for i in app_ids]
 
@@ -36,4 +37,4 @@ async def emails(ctx: Context, row: Application) -> list[EmailMessage]:
     """Admins only: every email of the application, oldest first; partners get none."""
     if not ctx.is_admin:
         return []
-    return await EmailMessage.filter(application_id=row.id).order_by("id")
+    return await rows_where_in(EmailMessage, "application_id", [row.id], order_by=("id",))

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 from smbselect.context import Context
+from smbselect.db.rows import pairs_where_in, rows_where_in
 from smbselect.db.models import (
     Certification,
     Document,
@@ -73,7 +74,24 @@ class BatchLoader(Generic[K, V]):
             self._cache[key] = future
 
     async def load_many(self, keys: Sequence[K]) -> list[V]:
-        return list(await asyncio.gather(*(self.load(k) for k in keys)))
+        """The values of ``keys``, in order: one batch for the missing ones, and one wait
+        (shielded as in :meth:`load`) for all of them, not a future, a shield and a task
+        per key (a page's prefetch asks for hundreds)."""
+        cache = self._cache
+        missing = [key for key in dict.fromkeys(keys) if key not in cache]
+        if missing:
+            loop = asyncio.get_running_loop()
+            for key in missing:
+                cache[key] = loop.create_future()
+            first = not self._pending
+            self._pending.extend(missing)
+            if first:
+                loop.call_soon(lambda: asyncio.ensure_future(self._dispatch()))
+        futures = [cache[key] for key in keys]  # held: a failed batch leaves the cache
+        waiting = {id(f): f for f in futures if not f.done()}
+        if waiting:
+            await asyncio.shield(asyncio.gather(*waiting.values()))
+        return [future.result() for future in futures]
 
     async def _dispatch(self) -> None:
         keys, self._pending = self._pending, []
@@ -95,7 +113,7 @@ def loader(ctx: Context, name: str, batch: Callable[[list[Any]], Awaitable[Seque
 
 
 async def _by_id(model: type[Any], ids: list[int]) -> list[Any]:
-    rows = {r.id: r for r in await model.filter(id__in=ids)}
+    rows = {r.id: r for r in await rows_where_in(model, "id", ids)}
     return [rows.get(i) for i in ids]
 
 
@@ -120,7 +138,7 @@ def user_by_id(ctx: Context) -> BatchLoader[int, User | None]:
 
 def locations_of_partner(ctx: Context) -> BatchLoader[int, list[Location]]:
     async def batch(ids: list[int]) -> list[list[Location]]:
-        rows = await Location.filter(partner_id__in=ids).order_by("name_fold", "id")
+        rows = await rows_where_in(Location, "partner_id", ids, order_by=("name_fold", "id"))
         return await _grouped(rows, "partner_id", ids)
 
     return loader(ctx, "locations_of_partner", batch)
@@ -129,12 +147,12 @@ def locations_of_partner(ctx: Context) -> BatchLoader[int, list[Location]]:
 def _links(model: type[LocationMember] | type[LocationStaff], by: str, other: str,
            target: type[Any], order: str) -> Callable[[list[int]], Awaitable[list[list[Any]]]]:
     async def batch(ids: list[int]) -> list[list[Any]]:
-        pairs = await model.filter(**{f"{by}__in": ids}).values_list(by, other)
+        pairs = await pairs_where_in(model, by, ids, (by, other))
         keys_by_target: dict[int, list[int]] = defaultdict(list)
         for key, other_id in pairs:
             keys_by_target[other_id].append(key)
         groups: dict[int, list[Any]] = defaultdict(list)
-        for row in await target.filter(id__in=list(keys_by_target)).order_by(order, "id"):
+        for row in await rows_where_in(target, "id", list(keys_by_target), order_by=(order, "id")):
             for key in keys_by_target[row.id]:
                 groups[key].append(row)
         return [groups.get(i, []) for i in ids]
@@ -159,7 +177,7 @@ def location_members(ctx: Context) -> BatchLoader[int, list[User]]:
 
 def certifications_of(ctx: Context) -> BatchLoader[int, list[Certification]]:
     async def batch(ids: list[int]) -> list[list[Certification]]:
-        rows = await Certification.filter(user_id__in=ids).order_by("code")
+        rows = await rows_where_in(Certification, "user_id", ids, order_by=("code",))
         return await _grouped(rows, "user_id", ids)
 
     return loader(ctx, "certifications_of", batch)
@@ -169,7 +187,7 @@ def documents_of(ctx: Context) -> BatchLoader[int, list[Document]]:
     """Every upload of each application, superseded ones included, oldest first (the
     Documents list shows them all; the rules look at the current ones)."""
     async def batch(ids: list[int]) -> list[list[Document]]:
-        rows = await Document.filter(application_id__in=ids).order_by("uploaded_at", "id")
+        rows = await rows_where_in(Document, "application_id", ids, order_by=("uploaded_at", "id"))
         return await _grouped(rows, "application_id", ids)
 
     return loader(ctx, "documents_of", batch)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from smbselect.context import Context
+from smbselect.db.rows import pairs_where_in, rows_where_in
 from smbselect.db.enums import ApplicationStatus, DocumentStatus
 from smbselect.db.models import (
     Application,
@@ -154,7 +155,7 @@ def location_info(location: Location) -> LocationInfo:
 
 def _programs_loader(ctx: Context) -> loaders.BatchLoader[int, tuple[Program, ProgramDef] | None]:
     async def batch(keys: list[int]) -> list[tuple[Program, ProgramDef] | None]:
-        rows = {r.id: r for r in await Program.filter(id__in=keys)}
+        rows = {r.id: r for r in await rows_where_in(Program, "id", keys)}
         return [(rows[k], definition_of(rows[k], ctx.plugins)) if k in rows else None for k in keys]
 
     return loaders.loader(ctx, "programs_by_id", batch)
@@ -194,7 +195,7 @@ async def candidates(ctx: Context, user_ids: Iterable[int], staff_location: int 
         return {}
     users = {u.id: u for u in await loaders.user_by_id(ctx).load_many(ids) if u is not None}
     certs: dict[int, list[CertificationInfo]] = defaultdict(list)
-    for c in await Certification.filter(user_id__in=ids):
+    for c in await rows_where_in(Certification, "user_id", ids):
         certs[c.user_id].append(CertificationInfo(c.code, c.expires_on))
     staff_pairs: set[tuple[int, int]] = set()
     if staff_location is not None:
@@ -248,12 +249,13 @@ async def evaluate(ctx: Context, apps: Sequence[Application]) -> dict[int, Evalu
     programs = await programs_by_id(ctx, [a.program_id for a in apps])
     roles = await roles_of(ctx, apps)
     allocations: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for app_id, role_code, user_id in await JobAllocation.filter(application_id__in=app_ids).order_by(
-        "id"
-    ).values_list("application_id", "role_code", "user_id"):
+    for app_id, role_code, user_id in await pairs_where_in(
+        JobAllocation, "application_id", app_ids, ("application_id", "role_code", "user_id"), order_by=("id",)
+    ):
         allocations[app_id].append((role_code, user_id))
     terms: dict[int, TermsAcceptance] = {}
-    for t in await TermsAcceptance.filter(application_id__in=app_ids, withdrawn_at=None).order_by("accepted_at"):
+    for t in await rows_where_in(TermsAcceptance, "application_id", app_ids, extra='"withdrawn_at" IS NULL',
+                                 order_by=("accepted_at",)):
         terms[t.application_id] = t
     documents: dict[int, list[Document]] = defaultdict(list)
     for app_id, uploads in zip(app_ids, await loaders.documents_of(ctx).load_many(app_ids)):
@@ -304,9 +306,7 @@ async def _check_allocations(ctx: Context, evaluations: list[Evaluation]) -> Non
     if not need:
         return
     people = await candidates(ctx, need.keys())
-    staff_pairs = set(
-        await LocationStaff.filter(user_id__in=list(need)).values_list("user_id", "location_id")
-    )
+    staff_pairs = set(await pairs_where_in(LocationStaff, "user_id", list(need), ("user_id", "location_id")))
     by_role: dict[tuple[str, JobRoleDef], list[tuple[Evaluation, CandidateInfo]]] = defaultdict(list)
     for ev in evaluations:
         roles = {r.code: r for r in ev.job_roles}
@@ -344,8 +344,8 @@ async def qualified_staff_batch(
     all, and the plugins are asked once per (program, role)."""
     locations = {ev.location.id for ev, _ in requests}
     staff_by_location: dict[int, list[int]] = defaultdict(list)
-    for user_id, location_id in await LocationStaff.filter(location_id__in=list(locations)).values_list(
-        "user_id", "location_id"
+    for user_id, location_id in await pairs_where_in(
+        LocationStaff, "location_id", list(locations), ("user_id", "location_id")
     ):
         staff_by_location[location_id].append(user_id)
     everyone = {uid for ids in staff_by_location.values() for uid in ids}

@@ -19,8 +19,6 @@ import re
 from typing import Any
 
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import SchemaExtension
 
 from smbselect.errors import AccessError
 
@@ -40,50 +38,37 @@ def reveals_schema(context: Any) -> bool:
     return bool(getattr(context, "is_admin", False))
 
 
-class SchemaPrivacy(SchemaExtension):
-    """Refuses introspection in production unless an admin asks. It adds a validation rule,
-    so the answer comes before any resolver runs, and ``ValidationCache`` (keyed by the
-    rules too) cannot hand an admin's verdict to anyone else."""
+def shape_errors(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
+    """The errors as the client may see them: access errors with their code, unexpected
+    ones replaced by "Unexpected error." and a request id (the log gets the traceback),
+    and, where the viewer may not see the schema, no "Did you mean ...?" hints.
+    (Introspection is refused by a validation rule, :class:`pipeline.RequestPolicy`.)"""
+    request_id = getattr(context, "request_id", None)
+    shaped = [_shape(error, request_id) for error in errors]
+    if not reveals_schema(context):
+        shaped = [_without_suggestions(error) for error in shaped]
+    return shaped
 
-    def on_operation(self):  # type: ignore[no-untyped-def]
-        if not reveals_schema(self.execution_context.context):
-            rules = tuple(self.execution_context.validation_rules)
-            self.execution_context.validation_rules = (*rules, NoSchemaIntrospectionCustomRule)
-        yield
 
-
-class ErrorPolicy(SchemaExtension):
-    def on_operation(self):  # type: ignore[no-untyped-def]
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", None)
-        shaped = [self._shape(error, request_id) for error in result.errors]
-        if not reveals_schema(context):
-            shaped = [_without_suggestions(error) for error in shaped]
-        result.errors = shaped
-
-    def _shape(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
-        original = error.original_error
-        if original is None:
-            return error  # parsing / validation: the client's mistake, already worded
-        if isinstance(original, AccessError):
-            return GraphQLError(
-                str(original), nodes=error.nodes, path=error.path,
-                extensions={"code": original.code},
-            )
-        if isinstance(original, GraphQLError) and original.original_error is None:
-            return error
-        log.error(
-            "unexpected error in %s (request %s)", ".".join(map(str, error.path or [])) or "operation",
-            request_id, exc_info=original, extra={"request_id": request_id},
-        )
+def _shape(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    original = error.original_error
+    if original is None:
+        return error  # parsing / validation: the client's mistake, already worded
+    if isinstance(original, AccessError):
         return GraphQLError(
-            UNEXPECTED, nodes=error.nodes, path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            str(original), nodes=error.nodes, path=error.path,
+            extensions={"code": original.code},
         )
+    if isinstance(original, GraphQLError) and original.original_error is None:
+        return error
+    log.error(
+        "unexpected error in %s (request %s)", ".".join(map(str, error.path or [])) or "operation",
+        request_id, exc_info=original, extra={"request_id": request_id},
+    )
+    return GraphQLError(
+        UNEXPECTED, nodes=error.nodes, path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
 
 
 def _without_suggestions(error: GraphQLError) -> GraphQLError:

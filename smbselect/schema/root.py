@@ -5,14 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from smbselect import ids
@@ -22,7 +15,8 @@ from smbselect.schema.applications import Application, ApplicationMutation, Appl
 from smbselect.schema.auth import AuthMutation, AuthQuery
 from smbselect.schema.documents import Document, DocumentMutation
 from smbselect.schema.base import Info, Node
-from smbselect.schema.errors import ErrorPolicy, SchemaPrivacy
+from smbselect.schema.execution import ExecutionContext
+from smbselect.schema.pipeline import RequestPolicy
 from smbselect.schema.invitations import Invitation, InvitationMutation, InvitationQuery
 from smbselect.schema.outbox import EmailMessage, OutboxMutation, OutboxQuery
 from smbselect.schema.programs import Program, ProgramQuery
@@ -93,10 +87,9 @@ MAX_DEPTH = 12
 MAX_ALIASES = 50
 MAX_TOKENS = 5000
 
-# The depth and alias rules, made once. strawberry's QueryDepthLimiter and MaxAliasesLimiter
-# build a new rule class in every instance, and extensions are instantiated per request:
-# ValidationCache (keyed by the rules) then missed every time and validated every request
-# again, which cost more than the whole `me` query's database time.
+# The depth and alias rules, made once: strawberry's QueryDepthLimiter and MaxAliasesLimiter
+# build a new rule class in every instance, and a validation cache keyed by the rules would
+# then miss on every request (it did, and validating cost more than `me`'s database time).
 LIMIT_RULES = (
     *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
@@ -108,15 +101,12 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=[User, Partner, Location, Program, EmailMessage, Application, Document, Invitation],
+        execution_context_class=ExecutionContext,  # plain scalar fields read directly
         extensions=[
-            ErrorPolicy,
-            SchemaPrivacy,  # production: introspection and "Did you mean" for admins only
-            partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-            partial(AddValidationRules, list(LIMIT_RULES)),
-            # Parsing and validating the same documents again and again cost more than the
-            # database for small queries: both are cached (bounded).
-            partial(ParserCache, maxsize=512),
-            partial(ValidationCache, maxsize=512),
+            # The limits, the parse and validation caches (parsing and validating the same
+            # documents again and again cost more than the database for small queries),
+            # introspection and "Did you mean" for admins only in production, error shaping.
+            partial(RequestPolicy, max_tokens=MAX_TOKENS, rules=LIMIT_RULES),
         ],
     )
 

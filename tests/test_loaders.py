@@ -1,0 +1,62 @@
+"""The per-request batch loader: one batch per event-loop turn, values in the order asked,
+failures seen by every waiter, and a cancelled waiter cancels nobody else."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from smbselect.resolvers.loaders import MISSING, BatchLoader
+
+
+class Source:
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[list[int]] = []
+        self.fail = fail
+        self.gate: asyncio.Event | None = None
+
+    async def __call__(self, keys: list[int]) -> list[str]:
+        self.batches.append(list(keys))
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail:
+            raise LookupError("the database is away")
+        return [f"v{k}" for k in keys]
+
+
+async def test_load_many_batches_the_missing_keys_once_in_order() -> None:
+    source = Source()
+    loader = BatchLoader(source)
+    assert await loader.load(2) == "v2"
+    values, single = await asyncio.gather(loader.load_many([3, 2, 3, 1]), loader.load(4))
+    assert values == ["v3", "v2", "v3", "v1"]  # duplicates and order kept
+    assert single == "v4"
+    assert [sorted(b) for b in source.batches] == [[2], [1, 3, 4]]  # 2 was cached; one batch for the turn
+    assert await loader.load_many([1, 4]) == ["v1", "v4"] and len(source.batches) == 2
+    assert loader.peek(3) == "v3" and loader.peek(9) is MISSING
+
+
+async def test_a_failed_batch_reaches_every_waiter_and_is_tried_again() -> None:
+    source = Source(fail=True)
+    loader = BatchLoader(source)
+    results = await asyncio.gather(loader.load_many([1, 2]), loader.load(2), return_exceptions=True)
+    assert all(isinstance(r, LookupError) for r in results)
+    source.fail = False
+    assert await loader.load_many([2, 1]) == ["v2", "v1"]  # not cached as a failure
+    assert [sorted(b) for b in source.batches] == [[1, 2], [1, 2]]
+
+
+async def test_a_cancelled_waiter_leaves_the_others_their_values() -> None:
+    source = Source()
+    source.gate = asyncio.Event()
+    loader = BatchLoader(source)
+    first = asyncio.ensure_future(loader.load_many([1, 2]))
+    second = asyncio.ensure_future(loader.load_many([2, 3]))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    source.gate.set()
+    assert await second == ["v2", "v3"]
+    assert await loader.load(1) == "v1"
