@@ -148,12 +148,14 @@ async def profile(database_url: str, key: str, n: int, top: int, save: str | Non
         for statement in sql.statements:
             print("   ", statement[:160].replace("\n", " "))
         with DbTimer() as db:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for i in range(n):
                 await call(i)
             wall = (time.perf_counter() - started) / n
+            cpu = (time.process_time() - cpu_started) / n
         print(f"\nwall {wall * 1000:.2f} ms/request: awaiting the database {db.seconds / n * 1000:.2f} ms, "
-              f"the rest (HTTP, GraphQL, ORM objects, rules) {(wall - db.seconds / n) * 1000:.2f} ms")
+              f"the rest (HTTP, GraphQL, ORM objects, rules) {(wall - db.seconds / n) * 1000:.2f} ms; "
+              f"CPU {cpu * 1000:.2f} ms/request (every thread: what bounds the throughput under load)")
         profiler = cProfile.Profile()
         profiler.enable()
         for i in range(n):

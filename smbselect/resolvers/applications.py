@@ -68,9 +68,15 @@ async def visible_applications(ctx: Context) -> QuerySet[Application]:
 
 
 async def get_application(ctx: Context, application_id: int | None) -> Application | None:
+    """The application if the viewer may see it, read with its program, location and
+    partner in the same statement (remembered for the request: its fields need them)."""
     if application_id is None:
         return None
-    return await (await visible_applications(ctx)).get_or_none(id=application_id)
+    query = (await visible_applications(ctx)).select_related("program", "location__partner")
+    app = await query.get_or_none(id=application_id)
+    if app is not None:
+        rules.prime(ctx, [app])
+    return app
 
 
 async def location_applications(ctx: Context, location_id: int) -> list[Application]:

@@ -73,6 +73,27 @@ def _leaf_type(named: Any) -> GraphQLLeafType:
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """strawberry's execution context, with plain scalar fields read directly."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per selection set of this request, its fields and how to read each: a page's 50
+        # rows share one selection set (graphql-core memoizes it), so this is made once.
+        self._plans: dict[tuple[int, str], tuple[Any, list[tuple[str, Any, _Leaf | None]]]] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[str, Any, _Leaf | None]]:
+        key = (id(grouped_field_set), parent_type.name)
+        known = self._plans.get(key)
+        if known is not None:
+            return known[1]
+        fields = parent_type.fields
+        plan = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            field_def = fields.get(node.name.value)  # None for __typename: graphql-core's path
+            leaf = plain_leaf(field_def) if field_def is not None and not node.arguments else None
+            plan.append((response_name, field_details_list, leaf))
+        self._plans[key] = (grouped_field_set, plan)  # the set kept alive: its id stays its own
+        return plan
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -86,21 +107,16 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # implements ``resolve`` (none of ours does), and such a middleware must see every field.
         if self.middleware_manager is not None and self.middleware_manager.middlewares:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
-        fields = parent_type.fields
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                field_def = fields.get(node.name.value)
-                if field_def is not None and not node.arguments:
-                    leaf = plain_leaf(field_def)
-                    if leaf is not None:
-                        value = _read(source_value, leaf)
-                        if value is not _NOT_PLAIN:
-                            results[response_name] = value
-                            continue
+            for response_name, field_details_list, leaf in self._plan(parent_type, grouped_field_set):
+                if leaf is not None:
+                    value = _read(source_value, leaf)
+                    if value is not _NOT_PLAIN:
+                        results[response_name] = value
+                        continue
                 result = self.execute_field(
                     parent_type,
                     source_value,
