@@ -86,6 +86,11 @@ async def keyset_page(
     ``key`` must be non-null."""
     size = check_first(first, default_first)
     paged = query
+    if "__" in key and not nullable:
+        # Always true, but it lets the database turn tortoise's LEFT JOIN into an inner one
+        # and read the related table's index in order (the partner's name: 120 ms -> 0.4 ms
+        # at 1,000,000 applications on PostgreSQL).
+        paged = paged.filter(**{f"{key}__isnull": False})
     if after:
         key_value, last_id = _decode(after, 2)
         if not _fits(query.model, key, key_value):
@@ -100,6 +105,17 @@ async def keyset_page(
     rows = rows[:size]
     cursors = [_encode([getattr(r, key), r.pk]) for r in rows]
     return Page(rows, cursors, has_next, bool(after), query)
+
+
+def _may_be_null(model: type[Model], key: str) -> bool:
+    """Whether ``key`` (a field, or a path across relations) can be null in the page's rows."""
+    *relations, name = key.split("__")
+    for relation in relations:
+        field = model._meta.fields_map[relation]
+        if field.null:
+            return True  # a missing related row reads as null
+        model = field.related_model  # type: ignore[attr-defined]
+    return bool(model._meta.fields_map[name].null)
 
 
 async def nullable_keyset_page(
@@ -125,12 +141,22 @@ async def nullable_keyset_page(
 
     size = check_first(first, default_first)
 
+    nullable = _may_be_null(query.model, key)
+
     def nulls_last(q: QuerySet[M]) -> QuerySet[M]:
         # Literal 1/0 (not parameters): the expression is the same in every query, so the
         # database can match it to an index, e.g. (status, nulls flag, review_due_on).
+        # A key that is never null needs no flag, and a plain index on it serves the order.
+        if not nullable:
+            return q
         return q.annotate(_nulls=Case(When(**{f"{key}__isnull": True}, then=RawSQL("1")), default=RawSQL("0")))
 
     paged = query
+    if "__" in key and not nullable:
+        # Always true, but it lets the database turn tortoise's LEFT JOIN into an inner one
+        # and read the related table's index in order (the partner's name: 120 ms -> 0.4 ms
+        # at 1,000,000 applications on PostgreSQL).
+        paged = paged.filter(**{f"{key}__isnull": False})
     if after:
         raw_value, last_id = _decode(after, 2)
         if raw_value is None:
@@ -141,12 +167,9 @@ async def nullable_keyset_page(
             except (TypeError, ValueError) as exc:
                 raise BadRequest("The cursor 'after' is not valid.") from exc
             op = "lt" if descending else "gt"
-            paged = paged.filter(
-                Q(**{f"{key}__{op}": value})
-                | Q(**{key: value, "id__gt": last_id})
-                | Q(**{f"{key}__isnull": True})
-            )
-    order = ("_nulls", f"-{key}" if descending else key, "id")
+            later = Q(**{f"{key}__{op}": value}) | Q(**{key: value, "id__gt": last_id})
+            paged = paged.filter(later | Q(**{f"{key}__isnull": True}) if nullable else later)
+    order = (*(("_nulls",) if nullable else ()), f"-{key}" if descending else key, "id")
     # The page's ids are chosen by a subquery over the rows alone (all of ``query``'s filters,
     # its scope included), which an index can serve in order, stopping after the page; with
     # joins in the same statement every matching row was sorted. The rows themselves and
