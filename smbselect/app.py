@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -64,6 +65,11 @@ def media_type(scope: Scope) -> str:
     return ""
 
 
+# "\ud800" to "\udfff" in a JSON text; only a body holding one needs the full check.
+_SURROGATE_ESCAPE_TEXT = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 class GraphQLView(GraphQL):  # type: ignore[type-arg]
     """strawberry's ASGI view with our context and an offline GraphiQL page.
 
@@ -112,6 +118,9 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
         """JSON that cannot be UTF-8 (a lone surrogate escape such as "\\ud800") is refused
         as malformed (400) here, instead of failing deep in a database driver."""
         value = json.loads(data)
+        escapes = _SURROGATE_ESCAPE_BYTES if isinstance(data, bytes) else _SURROGATE_ESCAPE_TEXT
+        if not escapes.search(data):  # type: ignore[arg-type]
+            return value  # a lone surrogate can only come from an escape: none here
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:
