@@ -7,9 +7,9 @@ with literal numbers, in a subquery over the applications alone. An index on exa
 lets the database read a page in order and stop, instead of sorting every matching
 application (300 ms at 400,000 on SQLite, 65 ms at 1,000,000 on PostgreSQL):
 
-- SQLite: (status, nulls flag, review_due_on). It serves one status in order; for
-  ``status IN (a, b)`` SQLite reads both ranges from it and sorts, keeping only the first
-  rows (a top-N sort of index entries, not of whole rows).
+- SQLite: (status, nulls flag, review_due_on). For ``status IN (a, b)`` SQLite reads each
+  status's range in order and stops each at the page's end, then sorts those few entries
+  (its plan says "USE TEMP B-TREE FOR ORDER BY"; 0.3 ms at 400,000 applications).
 - PostgreSQL does not merge the ranges of an IN list, so it gets a partial index for the
   approval queue itself (SUBMITTED and CHANGES_REQUESTED): (nulls flag, review_due_on, id).
   Its planner proves a query's ``status IN (...)`` fits the index from the values.
