@@ -111,11 +111,37 @@ async def matching_ids(needle: str, dialect: str) -> tuple[list[int], list[int]]
     return partner_ids, location_ids
 
 
+# PostgreSQL reads up to NAMES_AT_MOST + 1 names of a common word before giving up on the
+# ids (6-10 ms at 1,000,000 applications for "bilişim", one partner in 16); a sample of
+# the first SAMPLE names of each table (2 ms) recognises such a word first. A needle the
+# sample cannot call common (rare, middling, or a small table) is counted as before.
+SAMPLE = 4000
+
+
+async def looks_common(needle: str) -> bool:
+    """PostgreSQL: whether the sample says either table has clearly more names containing
+    ``needle`` than NAMES_AT_MOST (twice as many, scaled by the table's estimated size)."""
+    sample = (
+        "(SELECT count(*) FROM (SELECT name_fold FROM \"{table}\" ORDER BY id LIMIT {n}) s "
+        "WHERE name_fold LIKE $1 ESCAPE '\\'), "
+        "(SELECT reltuples FROM pg_class WHERE oid = '\"{table}\"'::regclass)"
+    )
+    sql = "SELECT " + ", ".join(sample.format(table=table, n=SAMPLE) for table in SEARCHED)
+    _, rows = await connections.get("default").execute_query(sql, [like_contains(needle)])
+    row = list(rows[0].values())
+    for found, rows_estimate in zip(row[0::2], row[1::2], strict=True):
+        if rows_estimate > SAMPLE and found * rows_estimate / SAMPLE > 2 * NAMES_AT_MOST:
+            return True
+    return False
+
+
 async def applications_matching(needle: str, dialect: str) -> Q:
     """Filter of the applications whose partner's or location's name contains ``needle``
     (folded, without NUL): ``partner_id IN (ids) OR location_id IN (ids)`` with the ids of
-    :func:`matching_ids`, or, when the needle matches more names, :func:`row_by_row`."""
-    found = await matching_ids(needle, dialect)
+    :func:`matching_ids`, or, when the needle matches more names (on PostgreSQL first
+    judged by :func:`looks_common`), :func:`row_by_row`."""
+    common = dialect == "postgres" and await looks_common(needle)
+    found = None if common else await matching_ids(needle, dialect)
     if found is None:
         return Q(partner_id__in=_Select(*row_by_row("partner", "partner_id", needle, dialect))) | Q(
             location_id__in=_Select(*row_by_row("location", "location_id", needle, dialect))
