@@ -1,9 +1,9 @@
 """Where one operation's time and SQL go: ``python -m bench.profile DATABASE_URL OPERATION``.
 
 Runs the operation in process (the real app, called as ASGI directly: no network and no
-HTTP client in the profile) against
-a generated data set, then prints its SQL statements, the wall time per request split into
-"waiting for the database" and the rest, and the CPU time grouped by package (graphql-core,
+HTTP client in the profile) against a generated data set, then prints its SQL statements,
+the wall time per request split into "waiting for the database" and the rest, the CPU time
+per request, and the CPU time grouped by package (graphql-core,
 strawberry, tortoise, the database driver, asyncio, smbselect, ...) from cProfile.
 """
 
@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import os
 import pstats
 import time
 from collections import defaultdict
 from typing import Any
-
-import json
 
 GROUPS = (
     ("graphql-core", "/graphql/"),
@@ -113,13 +112,12 @@ async def asgi_post(app: Any, path: str, body: bytes, headers: list[tuple[bytes,
 
 
 async def profile(database_url: str, key: str, n: int, top: int, save: str | None = None) -> None:
+    from bench.generate import Manifest, manifest_path
+    from bench.operations import BY_KEY, requests_for
     from smbselect import testing
     from smbselect.app import create_app
     from smbselect.db.connect import close_db, open_db
     from smbselect.settings import Settings
-
-    from bench.generate import Manifest, manifest_path
-    from bench.operations import BY_KEY, requests_for
 
     manifest = Manifest.read(manifest_path(database_url))
     settings = Settings(_env_file=None, database_url=database_url, plugins=["bench.second_program"],  # type: ignore[call-arg]
@@ -128,39 +126,38 @@ async def profile(database_url: str, key: str, n: int, top: int, save: str | Non
     app = create_app(settings, manage_db=False, run_relay=False)
     op = BY_KEY[key]
     reqs = requests_for(op, manifest)
-    if True:  # one level, as the loops below were written inside a client's block
 
-        async def call(i: int) -> Response:
-            r = reqs[i % len(reqs)]
-            headers = [(b"content-type", b"application/json")]
-            if r.token:
-                headers.append((b"authorization", f"Bearer {r.token}".encode()))
-            return await asgi_post(app, "/graphql", op.graphql_body(r), headers)
+    async def call(i: int) -> Response:
+        r = reqs[i % len(reqs)]
+        headers = [(b"content-type", b"application/json")]
+        if r.token:
+            headers.append((b"authorization", f"Bearer {r.token}".encode()))
+        return await asgi_post(app, "/graphql", op.graphql_body(r), headers)
 
-        for i in range(3):
-            first = await call(i)
-            body = json.loads(first.body)
-            if first.status_code != 200 or body.get("errors"):  # profiling a failure says nothing
-                raise SystemExit(f"{op.key} failed: {first.status_code} {str(body)[:500]}")
-        with testing.SqlCounter() as sql:
-            await call(0)
-        print(f"== {op.label}: {sql.count} SQL statements")
-        for statement in sql.statements:
-            print("   ", statement[:160].replace("\n", " "))
-        with DbTimer() as db:
-            started, cpu_started = time.perf_counter(), time.process_time()
-            for i in range(n):
-                await call(i)
-            wall = (time.perf_counter() - started) / n
-            cpu = (time.process_time() - cpu_started) / n
-        print(f"\nwall {wall * 1000:.2f} ms/request: awaiting the database {db.seconds / n * 1000:.2f} ms, "
-              f"the rest (HTTP, GraphQL, ORM objects, rules) {(wall - db.seconds / n) * 1000:.2f} ms; "
-              f"CPU {cpu * 1000:.2f} ms/request (every thread: what bounds the throughput under load)")
-        profiler = cProfile.Profile()
-        profiler.enable()
+    for i in range(3):
+        first = await call(i)
+        body = json.loads(first.body)
+        if first.status_code != 200 or body.get("errors"):  # profiling a failure says nothing
+            raise SystemExit(f"{op.key} failed: {first.status_code} {str(body)[:500]}")
+    with testing.SqlCounter() as sql:
+        await call(0)
+    print(f"== {op.label}: {sql.count} SQL statements")
+    for statement in sql.statements:
+        print("   ", statement[:160].replace("\n", " "))
+    with DbTimer() as db:
+        started, cpu_started = time.perf_counter(), time.process_time()
         for i in range(n):
             await call(i)
-        profiler.disable()
+        wall = (time.perf_counter() - started) / n
+        cpu = (time.process_time() - cpu_started) / n
+    print(f"\nwall {wall * 1000:.2f} ms/request: awaiting the database {db.seconds / n * 1000:.2f} ms, "
+          f"the rest (HTTP, GraphQL, ORM objects, rules) {(wall - db.seconds / n) * 1000:.2f} ms; "
+          f"CPU {cpu * 1000:.2f} ms/request (every thread: what bounds the throughput under load)")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(n):
+        await call(i)
+    profiler.disable()
     await close_db()
     stats = pstats.Stats(profiler)
     if save:

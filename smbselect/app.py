@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-import json
 import contextlib
 import contextvars
+import gc
+import json
 import logging
 import os
 import re

@@ -74,7 +74,7 @@ DOCUMENTS = [
 
 
 def _broken(**values: Any) -> Broken:
-    base = dict(name="b", count=2, colour=Colour.BLUE, at=datetime.datetime(2026, 1, 1), note="n")
+    base: dict[str, Any] = {"name": "b", "count": 2, "colour": Colour.BLUE, "at": datetime.datetime(2026, 1, 1), "note": "n"}
     base.update(values)
     return Broken(**base)
 

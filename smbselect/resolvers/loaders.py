@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 from smbselect.context import Context
-from smbselect.db.rows import pairs_where_in, rows_where_in
 from smbselect.db.models import (
     Certification,
     Document,
@@ -23,6 +22,7 @@ from smbselect.db.models import (
     Partner,
     User,
 )
+from smbselect.db.rows import pairs_where_in, rows_where_in
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -86,11 +86,6 @@ async def keyset_page(
     ``key`` must be non-null."""
     size = check_first(first, default_first)
     paged = query
-    if "__" in key and not nullable:
-        # Always true, but it lets the database turn tortoise's LEFT JOIN into an inner one
-        # and read the related table's index in order (the partner's name: 120 ms -> 0.4 ms
-        # at 1,000,000 applications on PostgreSQL).
-        paged = paged.filter(**{f"{key}__isnull": False})
     if after:
         key_value, last_id = _decode(after, 2)
         if not _fits(query.model, key, key_value):

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from smbselect.context import Context
-from smbselect.db.rows import pairs_where_in, rows_where_in
 from smbselect.db.enums import ApplicationStatus, DocumentStatus
 from smbselect.db.models import (
     Application,
@@ -28,6 +27,7 @@ from smbselect.db.models import (
     TermsAcceptance,
     User,
 )
+from smbselect.db.rows import pairs_where_in, rows_where_in
 from smbselect.errors import ErrorCode
 from smbselect.plugins.definitions import (
     ApplicationInfo,

@@ -3,8 +3,8 @@
 Most fields of a page are plain attributes of strawberry objects (``id``, ``status``,
 ``name``...): strawberry marks them "basic" (no resolver) and resolves them with ``getattr``.
 graphql-core still treats each like any other field: a ``Path``, a resolve info, strawberry's
-wrapper, two awaitable checks and four ``complete_value`` steps, about 10 µs per field; a
-queue page has some 1,800 of them. Here such a field is read and coerced at once.
+wrapper, two awaitable checks and four ``complete_value`` steps; a queue page has some
+1,600 of them among its 2,200 fields. Here such a field is read and coerced at once.
 
 The short path changes nothing a client can see. It applies only to a field that is basic,
 of a scalar or enum type (possibly non-null), has no arguments and no middleware wraps it.
@@ -15,7 +15,7 @@ goes down graphql-core's own path again, which then reports it exactly as before
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from graphql import (
     GraphQLField,
@@ -61,13 +61,9 @@ def plain_leaf(field_def: GraphQLField) -> _Leaf | None:
         nullable = not isinstance(field_def.type, GraphQLNonNull)
         named = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
         if is_leaf_type(named):
-            leaf = _Leaf(strawberry_field.python_name, _leaf_type(named).coerce_output_value, nullable)
+            leaf = _Leaf(strawberry_field.python_name, cast(GraphQLLeafType, named).coerce_output_value, nullable)
     _LEAVES[id(field_def)] = (field_def, leaf)
     return leaf
-
-
-def _leaf_type(named: Any) -> GraphQLLeafType:
-    return named  # type: ignore[no-any-return]
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):

@@ -1,9 +1,10 @@
 """Every request's GraphQL policy in one schema extension: limits, caches, privacy, errors.
 
-strawberry makes each extension anew for every request and enters a context manager for
-each hook it implements. Six small extensions (the token limit, the depth and alias rules,
-the parse and validation caches, the introspection rule, the error shaping) cost about as
-much as executing ``{ me { ... } }`` itself; one extension doing the same costs a sixth.
+strawberry makes each extension anew for every request, looks up each of its four hooks
+and enters a context manager for each one it implements. Six small extensions (the token
+limit, the depth and alias rules, the parse and validation caches, the introspection rule,
+the error shaping) meant six objects, 24 hook lookups and 7 context managers per request,
+on the way of every ``{ me { ... } }``; one extension does the same work with 1, 4 and 3.
 
 What it does, in strawberry's order:
 
