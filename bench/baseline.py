@@ -33,7 +33,7 @@ from smbselect.context import Context
 from smbselect.db.connect import close_db, open_db
 from smbselect.db.enums import ApplicationStatus, DocumentStatus
 from smbselect.db.models import fold
-from smbselect.db.search import matching_ids, row_by_row
+from smbselect.db.search import names_matching, row_by_row
 from smbselect.errors import DomainError
 from smbselect.plugins.definitions import ApplicationInfo, CandidateInfo, CertificationInfo, LocationInfo, ProgramDef
 from smbselect.plugins.manager import Plugins, ProgramUnavailable
@@ -302,7 +302,7 @@ class Baseline:
             params.append(user["id"])
         if search:  # as smbselect.db.search does: the matching ids, or a check row by row
             needle, dialect = fold(search), self.db.conn.capabilities.dialect
-            found = await matching_ids(needle, dialect)
+            found = await names_matching(needle, dialect)
             if found is None:
                 partners, partner_param = row_by_row("partner", "partner_id", needle, dialect)
                 locations, location_param = row_by_row("location", "location_id", needle, dialect)

@@ -135,13 +135,19 @@ async def looks_common(needle: str) -> bool:
     return False
 
 
+async def names_matching(needle: str, dialect: str) -> tuple[list[int], list[int]] | None:
+    """The ids of :func:`matching_ids`, or None when the needle matches too many names for
+    the page to filter by ids (on PostgreSQL first judged by :func:`looks_common`)."""
+    if dialect == "postgres" and await looks_common(needle):
+        return None
+    return await matching_ids(needle, dialect)
+
+
 async def applications_matching(needle: str, dialect: str) -> Q:
     """Filter of the applications whose partner's or location's name contains ``needle``
     (folded, without NUL): ``partner_id IN (ids) OR location_id IN (ids)`` with the ids of
-    :func:`matching_ids`, or, when the needle matches more names (on PostgreSQL first
-    judged by :func:`looks_common`), :func:`row_by_row`."""
-    common = dialect == "postgres" and await looks_common(needle)
-    found = None if common else await matching_ids(needle, dialect)
+    :func:`names_matching`, or, when the needle matches more names, :func:`row_by_row`."""
+    found = await names_matching(needle, dialect)
     if found is None:
         return Q(partner_id__in=_Select(*row_by_row("partner", "partner_id", needle, dialect))) | Q(
             location_id__in=_Select(*row_by_row("location", "location_id", needle, dialect))
