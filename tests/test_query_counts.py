@@ -96,3 +96,16 @@ async def test_the_drop_downs_need_no_whole_evaluation(client, world):
         assert table not in tables, (table, sql.statements)
     print(f"\ndrop-downs of 2 roles: {sql.count} statements")
     assert sql.count <= 7
+
+
+async def test_the_allocated_peoples_certifications_are_read_once(client, world):
+    """The rules check the allocated people's certifications and the page shows them: both
+    through the request's loader, one statement for the page."""
+    await _many_applications(world, 10)
+    admin = await client.as_user("admin", testing.ADMIN_PASSWORD)
+    with testing.SqlCounter() as sql:
+        data = await admin.data(QUEUE, {"first": 10})
+    assert all(e["node"]["jobAllocations"][0]["user"]["certifications"] == [{"code": "CSE"}]
+               for e in data["applications"]["edges"])
+    reads = [s for s in sql.statements if 'FROM "certification"' in s]
+    assert len(reads) == 1, reads
