@@ -10,131 +10,34 @@ import asyncio
 import contextlib
 import contextvars
 import gc
-import json
 import logging
 import os
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
 from tortoise import Tortoise
 
 from smbselect import security, uploads, webapp
-from smbselect.context import Context
 from smbselect.db.connect import close_db, open_db
-from smbselect.graphiql import graphiql_html, static_app
+from smbselect.graphiql import static_app
+from smbselect.graphql_http import GraphQLEndpoint, GraphQLView, bearer_token
 from smbselect.logs import is_sql_statement
 from smbselect.mail.relay import MailRelay
 from smbselect.plugins.manager import Plugins
-from smbselect.resolvers.auth import authenticate
 from smbselect.resolvers.invitations import expiry_loop
 from smbselect.resolvers.observers import EventDispatcher
 from smbselect.resolvers.programs import sync_programs
-from smbselect.schema.root import schema
 from smbselect.settings import Settings, get_settings
 
+__all__ = ["SqlCountHeader", "bearer_token", "create_app"]
+
 log = logging.getLogger("smbselect.app")
-
-
-def bearer_token(request: Request) -> str | None:
-    """The token of ``Authorization: Bearer <token>``; cookies never authenticate."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
-
-
-# What a POST to /graphql may carry. Anything else (text/plain and form posts above all:
-# a browser sends those cross-site without asking) is refused before the body is read.
-GRAPHQL_POST_TYPES = frozenset({"application/json", "multipart/form-data"})
-
-
-def media_type(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            return value.decode("latin-1").split(";", 1)[0].strip().lower()
-    return ""
-
-
-# "\ud800" to "\udfff" in a JSON text; only a body holding one needs the full check.
-_SURROGATE_ESCAPE_TEXT = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-class GraphQLView(GraphQL):  # type: ignore[type-arg]
-    """strawberry's ASGI view with our context and an offline GraphiQL page.
-
-    Every answer carries ``X-Request-ID``, the id an unexpected error names in its message
-    and in the log. Batching is off (strawberry's default) and mutations over GET are
-    refused by strawberry itself.
-    """
-
-    def __init__(self, settings: Settings, plugins: Plugins, relay: MailRelay) -> None:
-        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
-        self.settings = settings
-        self.plugins = plugins
-        self.relay = relay
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") == "POST" \
-                and media_type(scope) not in GRAPHQL_POST_TYPES:
-            response = PlainTextResponse(
-                "Send GraphQL as application/json (or multipart/form-data for uploads).",
-                status_code=415,
-            )
-            await response(scope, receive, send)
-            return
-        try:
-            await super().__call__(scope, receive, send)
-        except ClientDisconnect:
-            # The client went away before its request was read (a closed tab, a load
-            # generator stopping): nobody is left to answer, and it is not a server error.
-            log.info("client disconnected before its request was read")
-
-    async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
-        ctx = Context(
-            settings=self.settings,
-            plugins=self.plugins,
-            client_ip=request.client.host if request.client else None,
-            request=request,
-            response=response,
-        )
-        response.headers["X-Request-ID"] = ctx.request_id
-        found = await authenticate(bearer_token(request))
-        if found is not None:
-            ctx.user, ctx.session_id = found
-        return ctx
-
-    def decode_json(self, data: str | bytes) -> object:
-        """JSON that cannot be UTF-8 (a lone surrogate escape such as "\\ud800") is refused
-        as malformed (400) here, instead of failing deep in a database driver."""
-        value = json.loads(data)
-        escapes = _SURROGATE_ESCAPE_BYTES if isinstance(data, bytes) else _SURROGATE_ESCAPE_TEXT
-        if not escapes.search(data):  # type: ignore[arg-type]
-            return value  # a lone surrogate can only come from an escape: none here
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as exc:
-            text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-            raise json.JSONDecodeError("lone surrogate in a string", text, exc.start) from exc
-        return value
-
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # type: ignore[override]
-        return HTMLResponse(graphiql_html())
-
-    async def process_result(self, request: Request, result: Any) -> Any:  # type: ignore[override]
-        if request.method == "POST":
-            self.relay.wake()  # a mutation may have queued email: deliver it now, not at the next poll
-        return await super().process_result(request, result)
 
 
 _sql_count: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("sql_count", default=None)
@@ -266,7 +169,7 @@ def create_app(
         middleware.insert(0, Middleware(SqlCountHeader))
     app = Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/graphql", GraphQLEndpoint(view), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/documents/{document_id:int}", uploads.download_document, methods=["GET"]),

@@ -5,7 +5,7 @@ Plain Python: resolvers receive it without knowing about GraphQL or HTTP.
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ class Context:
     user: User | None = None
     session_id: int | None = None
     client_ip: str | None = None
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    request_id: str = field(default_factory=lambda: secrets.token_hex(8))  # 16 hex digits
     cache: dict[Any, Any] = field(default_factory=dict)
     # Set by the HTTP layer; strawberry reads these two attributes.
     request: Any = None

@@ -20,8 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    parse,
+    specified_rules,
+)
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
@@ -48,6 +56,25 @@ def validated(schema: GraphQLSchema, query: str, max_tokens: int, rules: Rules) 
     return validate_document(schema, parsed(query, max_tokens), rules)
 
 
+# strawberry's default rules (graphql-core's specified rules) and the limits; with the
+# introspection rule for viewers who may not see the schema. Made once: the validation cache
+# is keyed by the rules, so each viewer kind must always get the very same tuple.
+_RULES: dict[tuple[Rules, bool], Rules] = {}
+
+
+def rules_for(context: Any, limits: Rules) -> Rules:
+    """The validation rules of a request by this viewer: GraphQL's, the limits, and in
+    production the introspection rule unless the viewer is an admin."""
+    reveals = reveals_schema(context)
+    known = _RULES.get((limits, reveals))
+    if known is None:
+        known = (*specified_rules, *limits)
+        if not reveals:
+            known = (*known, NoSchemaIntrospectionCustomRule)
+        _RULES[(limits, reveals)] = known
+    return known
+
+
 class RequestPolicy(SchemaExtension):
     def __init__(self, *, max_tokens: int, rules: Rules) -> None:
         self.max_tokens = max_tokens
@@ -56,10 +83,7 @@ class RequestPolicy(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         execution = self.execution_context
         execution.parse_options["max_tokens"] = self.max_tokens
-        rules = (*execution.validation_rules, *self.rules)
-        if not reveals_schema(execution.context):  # production: introspection for admins only
-            rules = (*rules, NoSchemaIntrospectionCustomRule)
-        execution.validation_rules = rules
+        execution.validation_rules = rules_for(execution.context, self.rules)
         yield
         result = execution.result
         if result is not None and result.errors:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
@@ -96,8 +98,16 @@ LIMIT_RULES = (
 )
 
 
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Nothing here: :func:`errors.shape_errors` logs each unexpected error once, with the
+        request id the client sees. strawberry's default logged every error, a partner's
+        "Log in first" included, as an ERROR with a stack, and only on strawberry's path
+        (``smbselect.graphql_http`` answers most requests without it)."""
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         types=[User, Partner, Location, Program, EmailMessage, Application, Document, Invitation],
