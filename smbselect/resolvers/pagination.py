@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from smbselect.db.rows import select_related_rows
 from smbselect.errors import BadRequest
 from smbselect.ids import MAX_PK
 
@@ -171,7 +172,7 @@ async def nullable_keyset_page(
     # their ``related`` rows are then read by those ids only.
     page_ids = nulls_last(paged).order_by(*order).limit(size + 1).values_list("id", flat=True)
     outer = query.model.filter(id__in=Subquery(page_ids)).select_related(*related)
-    rows = await nulls_last(outer).annotate(_sort=F(key)).order_by(*order)
+    rows = await select_related_rows(nulls_last(outer).annotate(_sort=F(key)).order_by(*order))
     has_next = len(rows) > size
     rows = rows[:size]
     cursors = []
