@@ -60,3 +60,21 @@ async def test_a_cancelled_waiter_leaves_the_others_their_values() -> None:
     source.gate.set()
     assert await second == ["v2", "v3"]
     assert await loader.load(1) == "v1"
+
+
+async def test_load_many_waits_for_keys_of_two_batches_and_primed_ones() -> None:
+    """``load_many`` waits for the batches its keys are in (one still running from an
+    earlier turn, one of its own), and takes primed values as they are."""
+    source = Source()
+    source.gate = asyncio.Event()
+    loader = BatchLoader(source)
+    loader.prime(9, "primed")
+    early = asyncio.ensure_future(loader.load_many([1, 2]))
+    await asyncio.sleep(0.01)  # the first batch is running, held at the gate
+    later = asyncio.ensure_future(loader.load_many([2, 3, 9, 1]))
+    await asyncio.sleep(0.01)
+    assert not later.done()
+    source.gate.set()
+    assert await later == ["v2", "v3", "primed", "v1"]
+    assert await early == ["v1", "v2"]
+    assert source.batches == [[1, 2], [3]]

@@ -42,6 +42,10 @@ class BatchLoader(Generic[K, V]):
         self._batch = batch
         self._cache: dict[K, asyncio.Future[V]] = {}
         self._pending: list[K] = []
+        # The keys of the batches in flight, each with its batch's end: ``load_many`` waits
+        # for the few batches its keys are in, not for each key's future.
+        self._in_flight: dict[K, asyncio.Future[None]] = {}
+        self._pending_done: asyncio.Future[None] | None = None
 
     def load(self, key: K) -> Awaitable[V]:
         """The value of ``key``, shielded: the cached future is shared by every field that
@@ -52,9 +56,7 @@ class BatchLoader(Generic[K, V]):
             return asyncio.shield(self._cache[key])
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._cache[key] = future
-        self._pending.append(key)
-        if len(self._pending) == 1:
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._dispatch()))
+        self._queue([key])
         return asyncio.shield(future)
 
     def peek(self, key: K) -> V:
@@ -83,26 +85,50 @@ class BatchLoader(Generic[K, V]):
             loop = asyncio.get_running_loop()
             for key in missing:
                 cache[key] = loop.create_future()
-            first = not self._pending
-            self._pending.extend(missing)
-            if first:
-                loop.call_soon(lambda: asyncio.ensure_future(self._dispatch()))
+            self._queue(missing)
         futures = [cache[key] for key in keys]  # held: a failed batch leaves the cache
-        waiting = {id(f): f for f in futures if not f.done()}
+        in_flight = self._in_flight
+        batches = {id(done): done for key, f in zip(keys, futures) if not f.done()
+                   for done in (in_flight.get(key),) if done is not None}
+        if batches:
+            # A batch's end, not each key's future: a page's prefetch asks for hundreds of
+            # keys, and gathering their futures cost a callback each.
+            await asyncio.shield(next(iter(batches.values())) if len(batches) == 1
+                                 else asyncio.gather(*batches.values()))
+        waiting = {id(f): f for f in futures if not f.done()}  # loaded some other way (prime)
         if waiting:
             await asyncio.shield(asyncio.gather(*waiting.values()))
         return [future.result() for future in futures]
 
+    def _queue(self, keys: list[K]) -> None:
+        """Add keys (their futures made) to the next batch, dispatched at the loop's next turn."""
+        loop = asyncio.get_running_loop()
+        if not self._pending:
+            self._pending_done = loop.create_future()
+            loop.call_soon(lambda: asyncio.ensure_future(self._dispatch()))
+        done = self._pending_done
+        assert done is not None
+        self._pending.extend(keys)
+        for key in keys:
+            self._in_flight[key] = done
+
     async def _dispatch(self) -> None:
         keys, self._pending = self._pending, []
+        done, self._pending_done = self._pending_done, None
         try:
-            values = await self._batch(keys)
-        except Exception as exc:  # every waiter sees the failure
+            try:
+                values = await self._batch(keys)
+            except Exception as exc:  # every waiter sees the failure
+                for key in keys:
+                    self._cache.pop(key).set_exception(exc)
+                return
+            for key, value in zip(keys, values, strict=True):
+                self._cache[key].set_result(value)
+        finally:
             for key in keys:
-                self._cache.pop(key).set_exception(exc)
-            return
-        for key, value in zip(keys, values, strict=True):
-            self._cache[key].set_result(value)
+                self._in_flight.pop(key, None)
+            if done is not None and not done.done():
+                done.set_result(None)
 
 
 def loader(ctx: Context, name: str, batch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> BatchLoader[Any, Any]:
