@@ -105,3 +105,50 @@ async def test_select_related_rows_of_nothing(app, world):  # type: ignore[no-un
     assert isinstance((await Program.all())[0], Program)
     assert await select_related_rows(Location.filter(id=world["china"].id).only("id", "name")) == \
         await Location.filter(id=world["china"].id).only("id", "name")
+
+
+GONE_QUERY = """query($id: ID!) {
+  applications(first: 10, orderBy: {field: INVITED_AT}) { edges { node {
+    id program { code name active jobRoles { code name } } jobRoles { code } submitBlockers { code } } } }
+  application(id: $id) { program { code name active jobRoles { code } } submitBlockers { code message } }
+}"""
+
+
+async def test_a_program_whose_plugin_is_gone_shows_its_stored_definition(app, client, world):  # type: ignore[no-untyped-def]
+    """The page's joined program rows carry the stored definition: a program whose plugin
+    was removed reads as it was last registered (inactive), in the list and alone."""
+    from smbselect import ids
+    from smbselect.plugins import JobRoleDef, ProgramDef, TermsDef, hookimpl
+    from smbselect.resolvers.programs import sync_programs
+
+    gone = ProgramDef(code="GONE", name="Gone Program", description="Removed later.",
+                      job_roles=(JobRoleDef("FIELD_ENGINEER", "Field Engineer", ("CSE",)),),
+                      max_roles_per_person=1, terms=TermsDef(version="1", text="Be nice."))
+
+    class Owner:
+        @hookimpl
+        def smbselect_programs(self) -> list[ProgramDef]:
+            return [gone]
+
+    plugins = app.state.plugins
+    plugins.register(Owner(), "gone_owner")
+    try:
+        await sync_programs(plugins)
+        ours = await testing.make_application("GONE", world["china"], status="NOT_SUBMITTED")
+        await testing.make_application("SMB_SELECT", world["austria"])
+    finally:
+        plugins.unregister(name="gone_owner")
+    await sync_programs(plugins)
+
+    admin = await client.as_user("admin", testing.ADMIN_PASSWORD)
+    data = await admin.data(GONE_QUERY, {"id": ids.encode("Application", ours.id)})
+    by_code = {e["node"]["program"]["code"]: e["node"] for e in data["applications"]["edges"]}
+    assert by_code["GONE"]["program"] == {"code": "GONE", "name": "Gone Program", "active": False,
+                                          "jobRoles": [{"code": "FIELD_ENGINEER", "name": "Field Engineer"}]}
+    assert by_code["GONE"]["jobRoles"] == [{"code": "FIELD_ENGINEER"}]
+    assert {"code": "PROGRAM_UNAVAILABLE"} in by_code["GONE"]["submitBlockers"]
+    assert by_code["SMB_SELECT"]["program"]["active"] is True
+    alone = data["application"]
+    assert alone["program"] == {"code": "GONE", "name": "Gone Program", "active": False,
+                                "jobRoles": [{"code": "FIELD_ENGINEER"}]}
+    assert "PROGRAM_UNAVAILABLE" in [b["code"] for b in alone["submitBlockers"]]

@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 from smbselect.context import Context
 from smbselect.db import search
 from smbselect.db.enums import ApplicationEventKind, ApplicationStatus
+from smbselect.db.rows import select_related_rows
 from smbselect.db.models import (
     Application,
     Document,
@@ -72,8 +73,9 @@ async def get_application(ctx: Context, application_id: int | None) -> Applicati
     partner in the same statement (remembered for the request: its fields need them)."""
     if application_id is None:
         return None
-    query = (await visible_applications(ctx)).select_related("program", "location__partner")
-    app = await query.get_or_none(id=application_id)
+    query = (await visible_applications(ctx)).filter(id=application_id).select_related("program", "location__partner")
+    found = await select_related_rows(query)  # the id is the primary key: one row or none
+    app = found[0] if found else None
     if app is not None:
         rules.prime(ctx, [app])
     return app

@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from smbselect import ratelimit
 from smbselect.context import Context
 from smbselect.db.models import PasswordResetToken, Session, User
+from smbselect.db.rows import builder
 from smbselect.errors import DomainError, ErrorCode
 from smbselect.mail.outbox import queue_email
 from smbselect.mail.render import render_email
@@ -101,10 +102,16 @@ async def login(ctx: Context, username: str, password: str) -> LoginResult:
 
 
 @cache
+def _user_columns() -> tuple[str, ...]:
+    """The user's columns in the order :func:`_session_sql` selects them."""
+    return tuple(User._meta.db_fields)
+
+
+@cache
 def _session_sql(dialect: str) -> str:
     """The statement behind :func:`authenticate`, written once: every request runs it, and
     building it with the query builder cost more than running it."""
-    columns = ", ".join(f'u."{column}"' for column in User._meta.db_fields)
+    columns = ", ".join(f'u."{column}"' for column in _user_columns())
     param = "$1" if dialect == "postgres" else "?"
     return (
         f'SELECT s."id" AS "session__id", s."expires_at" AS "session__expires_at", {columns} '
@@ -118,15 +125,15 @@ async def authenticate(token: str | None) -> tuple[User, int] | None:
     if not token or len(token) > 200:
         return None
     conn = connections.get("default")
-    rows = await conn.execute_query_dict(_session_sql(conn.capabilities.dialect), [token_hash(token)])
+    _, rows = await conn.execute_query(_session_sql(conn.capabilities.dialect), [token_hash(token)])
     if not rows:
         return None
-    row = rows[0]
-    expires_at = Session._meta.fields_map["expires_at"].to_python_value(row["session__expires_at"])
-    user = User._init_from_db(**row)
+    row = rows[0]  # the session's id and expiry, then the user's columns
+    expires_at = Session._meta.fields_map["expires_at"].to_python_value(row[1])
+    user = builder(User, (None, None, *_user_columns()))(row)
     if expires_at <= now() or not user.active:
         return None
-    return user, row["session__id"]
+    return user, row[0]
 
 
 async def logout(ctx: Context) -> None:

@@ -177,14 +177,19 @@ def program_now(ctx: Context, program_id: int) -> tuple[Program, ProgramDef]:
 def prime(ctx: Context, apps: Sequence[Application]) -> None:
     """Remember the program, location and partner joined to a page of applications, so the
     fields that need them ask the database nothing more."""
+    programs, locations, partners = _programs_loader(ctx), loaders.location_by_id(ctx), loaders.partner_by_id(ctx)
+    seen: set[int] = set()  # the programs primed here: a page has one or two, joined by every row
     for app in apps:
-        if isinstance(app.program, Program):
-            _programs_loader(ctx).prime(app.program.id, (app.program, definition_of(app.program, ctx.plugins)))
-        if isinstance(app.location, Location):
-            loaders.location_by_id(ctx).prime(app.location.id, app.location)
-            partner = getattr(app.location, "partner", None)
+        program = app.program
+        if isinstance(program, Program) and program.id not in seen:
+            seen.add(program.id)
+            programs.prime(program.id, (program, definition_of(program, ctx.plugins)))
+        location = app.location
+        if isinstance(location, Location):
+            locations.prime(location.id, location)
+            partner = getattr(location, "partner", None)
             if isinstance(partner, Partner):
-                loaders.partner_by_id(ctx).prime(partner.id, partner)
+                partners.prime(partner.id, partner)
 
 
 async def candidates(ctx: Context, user_ids: Iterable[int], staff_location: int | None = None) -> dict[int, CandidateInfo]:
