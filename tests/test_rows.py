@@ -152,3 +152,27 @@ async def test_a_program_whose_plugin_is_gone_shows_its_stored_definition(app, c
     assert alone["program"] == {"code": "GONE", "name": "Gone Program", "active": False,
                                 "jobRoles": [{"code": "FIELD_ENGINEER"}]}
     assert "PROGRAM_UNAVAILABLE" in [b["code"] for b in alone["submitBlockers"]]
+
+
+async def test_get_with_related_as_tortoise(app, world):  # type: ignore[no-untyped-def]
+    from smbselect.db.rows import get_with_related
+
+    apps = await _some_rows(world)
+    related = ("program", "location__partner", "invitation")
+    for row in apps:
+        theirs = await Application.filter(id=row.id).select_related(*related).first()
+        ours = await get_with_related(Application, row.id, related)
+        assert ours is not None and theirs is not None
+        assert _state(ours) == _state(theirs)
+        assert _state(ours.program) == _state(theirs.program)
+        assert _state(ours.location) == _state(theirs.location)
+        assert _state(ours.location.partner) == _state(theirs.location.partner)
+        assert (ours.invitation is None) == (theirs.invitation is None)
+        if ours.invitation is not None:
+            assert _state(ours.invitation) == _state(theirs.invitation)
+    china = apps[0]
+    assert await get_with_related(Application, -1, related) is None
+    assert await get_with_related(Application, china.id, related,
+                                  within=("location_id", [world["china"].id, world["oslo"].id])) is not None
+    assert await get_with_related(Application, china.id, related, within=("location_id", [world["oslo"].id])) is None
+    assert await get_with_related(Application, china.id, related, within=("location_id", [])) is None

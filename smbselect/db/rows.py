@@ -126,36 +126,19 @@ def builder(model: type[M], columns: tuple[str | None, ...]) -> Callable[[Sequen
     return build
 
 
-async def select_related_rows(query: QuerySet[M]) -> list[M]:
-    """``await query`` for a query with ``select_related`` (and annotations): the same
-    statement (tortoise still writes it), the same models with the same related objects,
-    built by :func:`builder`. A related row that several rows join (the page's two programs,
-    a location with two applications) becomes one object they share, as a loader would
-    give it, instead of one object (and one decoding of the program's JSON definition) per
-    row. For reads only: nothing here is meant to be changed and saved."""
-    if query._db is None:
-        query._db = query._choose_db(query._select_for_update)
-    query._make_query()
-    sql, params = query.query.get_parameterized_sql()
-    _, rows = await query._db.execute_query(sql, params)
-    if not rows:
-        return []
-    keys = tuple(rows[0].keys())
-    width = len(keys)
-    segments = query._select_related_idx
-    main_model, main_count = segments[0][0], segments[0][1]
-    main = builder(main_model, tuple(k if k in main_model._meta.db_fields else None for k in keys[:main_count])
-                   + (None,) * (width - main_count))
-    annotations = [(name, keys.index(name)) for name in query._annotations]
-    related = []  # (attribute, parent path, path, build, pk position, shared objects)
-    start = main_count
-    for model, count, *_, full_path in segments[1:]:
-        *parent, attribute = full_path
-        columns = tuple(k.split(".", 1)[1] for k in keys[start:start + count])
-        pk = start + columns.index(model._meta.db_pk_column)
-        build = builder(model, (None,) * start + columns + (None,) * (width - start - count))
-        related.append((f"_{attribute}", tuple(parent), tuple(full_path), build, pk, {}))
-        start += count
+# How a joined row becomes objects: per related model, the attribute it is kept in
+# (``_program``), the path of the object that holds it, its own path, its builder, the
+# position of its primary key in the row, and the objects already built (shared).
+_Related = tuple[str, tuple[Any, ...], tuple[Any, ...], Callable[[Sequence[Any]], Model], int, dict[Any, Model]]
+
+
+def _assemble(rows: Sequence[Sequence[Any]], main: Callable[[Sequence[Any]], M],
+              annotations: Sequence[tuple[str, int]], related: list[_Related]) -> list[M]:
+    """The models of joined rows, with their related objects attached as tortoise's
+    ``select_related`` attaches them (``None`` for a missing related row). A related row
+    that several rows join (the page's two programs, a location with two applications)
+    becomes one object they share, as a loader would give it, instead of one object (and
+    one decoding of a program's JSON definition) per row."""
     out = []
     setattr_ = object.__setattr__
     for row in rows:
@@ -177,6 +160,111 @@ async def select_related_rows(query: QuerySet[M]) -> list[M]:
                 setattr_(target, attribute, obj)
         out.append(instance)
     return out
+
+
+async def select_related_rows(query: QuerySet[M]) -> list[M]:
+    """``await query`` for a query with ``select_related`` (and annotations): the same
+    statement (tortoise still writes it), the same models with the same related objects,
+    built by :func:`builder` and :func:`_assemble`. For reads only: the related objects
+    are shared between rows.
+
+    It uses tortoise's query internals (``_make_query``, ``_select_related_idx``), as its
+    executor does; ``tests/test_rows.py`` compares it with ``await query``."""
+    if query._fields_for_select or query._prefetch_map or query._prefetch_queries:
+        return await query  # shapes this does not build: tortoise's way
+    if query._db is None:
+        query._db = query._choose_db(query._select_for_update)
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    _, rows = await query._db.execute_query(sql, params)
+    if not rows:
+        return []
+    keys = tuple(rows[0].keys())
+    width = len(keys)
+    segments = query._select_related_idx
+    main_model, main_count = segments[0][0], segments[0][1]
+    main = builder(main_model, tuple(k if k in main_model._meta.db_fields else None for k in keys[:main_count])
+                   + (None,) * (width - main_count))
+    annotations = [(name, keys.index(name)) for name in query._annotations]
+    related: list[_Related] = []
+    start = main_count
+    for model, count, *_, full_path in segments[1:]:
+        *parent, attribute = full_path
+        columns = tuple(k.split(".", 1)[1] for k in keys[start:start + count])
+        pk = start + columns.index(model._meta.db_pk_column)
+        build = builder(model, (None,) * start + columns + (None,) * (width - start - count))
+        related.append((f"_{attribute}", tuple(parent), tuple(full_path), build, pk, {}))
+        start += count
+    return _assemble(rows, main, annotations, related)
+
+
+@lru_cache(maxsize=256)
+def _joined(model: type[Model], related: tuple[str, ...], within: str | None, count: int,
+            dialect: str) -> tuple[str, tuple[str | None, ...], tuple[tuple[Any, ...], ...]]:
+    """The statement of :func:`get_with_related` for one shape, the main model's columns,
+    and each related model's (attribute, parent path, path, model, columns, first position)."""
+    mark = (lambda i: f"${i}") if dialect == "postgres" else (lambda i: "?")
+    tables = [(model, "t0", (None,))]
+    joins = []
+    parts: list[tuple[Any, ...]] = []
+    aliases: dict[tuple[Any, ...], tuple[type[Model], str]] = {(None,): (model, "t0")}
+    for expression in related:
+        path: tuple[Any, ...] = (None,)
+        for name in expression.split("__"):
+            parent_model, parent_alias = aliases[path]
+            field = parent_model._meta.fields_map[name]
+            child_path = (*path, name)
+            if child_path not in aliases:
+                target = field.related_model  # type: ignore[attr-defined]
+                alias = f"t{len(tables)}"
+                source = parent_model._meta.fields_db_projection[field.source_field]  # type: ignore[attr-defined]
+                joins.append(f'LEFT OUTER JOIN "{target._meta.db_table}" {alias} '
+                             f'ON {alias}."{target._meta.db_pk_column}"={parent_alias}."{source}"')
+                tables.append((target, alias, child_path))
+                aliases[child_path] = (target, alias)
+                parts.append((f"_{name}", path, child_path, target))
+            path = child_path
+    columns: list[str] = []
+    selected: list[str] = []
+    starts = []
+    for table_model, alias, _ in tables:
+        starts.append(len(columns))
+        for column in table_model._meta.db_fields:
+            columns.append(column)
+            selected.append(f'{alias}."{column}"')
+    main_columns = tuple(columns[:starts[1]] if len(starts) > 1 else columns) + (None,) * (
+        len(columns) - (starts[1] if len(starts) > 1 else len(columns)))
+    pk = model._meta.db_pk_column
+    sql = f'SELECT {",".join(selected)} FROM "{model._meta.db_table}" t0 {" ".join(joins)} WHERE t0."{pk}"={mark(1)}'
+    if within is not None:
+        sql += (f' AND t0."{within}" IN ({",".join(mark(i) for i in range(2, count + 2))})' if count
+                else " AND 1=0")
+    plans = []
+    for (attribute, parent, path, target), begin, end in zip(parts, starts[1:], [*starts[2:], len(columns)]):
+        plans.append((attribute, parent, path, target, tuple(columns[begin:end]), begin))
+    return sql, main_columns, tuple(plans)
+
+
+async def get_with_related(model: type[M], pk: Any, related: tuple[str, ...], *,
+                           within: tuple[str, Sequence[Any]] | None = None) -> M | None:
+    """``model.filter(<pk>=pk[, <column>__in=values]).select_related(*related).first()``,
+    its statement written once per shape (the query builder spent more CPU writing one
+    application's joined read than the database spent running it), its rows built by
+    :func:`builder`. ``within``: a column and the values it must be one of."""
+    meta = model._meta
+    db = meta.db
+    values = list(within[1]) if within is not None else []
+    sql, main_columns, plans = _joined(model, related, within[0] if within is not None else None,
+                                       len(values), db.capabilities.dialect)
+    _, rows = await db.execute_query(sql, [pk, *values])
+    if not rows:
+        return None
+    width = len(main_columns)
+    parts: list[_Related] = []
+    for attribute, parent, path, target, columns, begin in plans:
+        build = builder(target, (None,) * begin + columns + (None,) * (width - begin - len(columns)))
+        parts.append((attribute, parent, path, build, begin + columns.index(target._meta.db_pk_column), {}))
+    return _assemble(rows[:1], builder(model, main_columns), (), parts)[0]
 
 
 @lru_cache(maxsize=2048)

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from smbselect.context import Context
 from smbselect.db import search
 from smbselect.db.enums import ApplicationEventKind, ApplicationStatus
-from smbselect.db.rows import select_related_rows
+from smbselect.db.rows import get_with_related
 from smbselect.db.models import (
     Application,
     Document,
@@ -73,9 +73,9 @@ async def get_application(ctx: Context, application_id: int | None) -> Applicati
     partner in the same statement (remembered for the request: its fields need them)."""
     if application_id is None:
         return None
-    query = (await visible_applications(ctx)).filter(id=application_id).select_related("program", "location__partner")
-    found = await select_related_rows(query)  # the id is the primary key: one row or none
-    app = found[0] if found else None
+    access.require_user(ctx)
+    within = None if ctx.is_admin else ("location_id", sorted(await access.acting_location_ids(ctx)))
+    app = await get_with_related(Application, application_id, ("program", "location__partner"), within=within)
     if app is not None:
         rules.prime(ctx, [app])
     return app
