@@ -3,14 +3,22 @@ table, the joined rows of a page (shared between the rows that join them), nulls
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from tortoise import Tortoise
 from tortoise.expressions import F
 
 from smbselect import testing
 from smbselect.db.enums import DocumentStatus
-from smbselect.db.models import Application, ApplicationEvent, Document, EmailMessage, Location, Program, User
+from smbselect.db.models import (
+    Application,
+    ApplicationEvent,
+    Document,
+    EmailMessage,
+    Location,
+    Program,
+    User,
+)
 from smbselect.db.rows import builder, rows_where_in, select_related_rows
 
 
@@ -23,7 +31,7 @@ async def _some_rows(world) -> list[Application]:  # type: ignore[no-untyped-def
         await testing.make_application("SMB_SELECT", world["oslo"], invited_by=world["admin"],
                                        invited_users=[world["ole"]]),
     ]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     apps[0].review_due_on = date(2030, 1, 2)
     apps[0].submitted_at = now
     await apps[0].save()

@@ -20,7 +20,6 @@ from tortoise.transactions import in_transaction
 from smbselect.context import Context
 from smbselect.db import search
 from smbselect.db.enums import ApplicationEventKind, ApplicationStatus
-from smbselect.db.rows import get_with_related
 from smbselect.db.models import (
     Application,
     Document,
@@ -30,6 +29,7 @@ from smbselect.db.models import (
     TermsAcceptance,
     fold,
 )
+from smbselect.db.rows import get_with_related
 from smbselect.errors import DomainError, ErrorCode, Problem, not_found
 from smbselect.resolvers import access, events, notify, rules
 from smbselect.resolvers.pagination import Page, nullable_keyset_page

@@ -15,7 +15,17 @@ from smbselect.db import models
 from smbselect.resolvers import applications as app_resolvers
 from smbselect.resolvers import evaluations, history, rules
 from smbselect.resolvers.pagination import Page
-from smbselect.schema.base import Info, Node, PageInfo, T, UserError, ready_or, run_mutation, selected_names
+from smbselect.schema.base import (
+    Info,
+    Node,
+    PageInfo,
+    T,
+    UserError,
+    global_id,
+    ready_or,
+    run_mutation,
+    selected_names,
+)
 from smbselect.schema.documents import Document
 from smbselect.schema.enums import ApplicationStatus, ErrorCode, UserRole, to_gql
 from smbselect.schema.outbox import EmailMessage
@@ -136,7 +146,7 @@ class Application(Node):
     def of(cls, row: models.Application) -> Application:
         return cls(
             row=row,
-            id=strawberry.ID(ids.encode("Application", row.id)),
+            id=global_id("Application", row.id),
             status=to_gql(ApplicationStatus, row.status),  # type: ignore[arg-type]
             round=row.round,
             invited_at=row.invited_at,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry.types import Info as StrawberryInfo
 
+from smbselect import ids
 from smbselect.context import Context
 from smbselect.errors import DomainError
 from smbselect.resolvers.loaders import MISSING
@@ -16,6 +18,13 @@ from smbselect.schema.enums import ErrorCode
 
 Info = StrawberryInfo[Context, None]
 T = TypeVar("T")
+
+
+@lru_cache(maxsize=8192)
+def global_id(type_name: str, pk: int) -> strawberry.ID:
+    """``ids.encode``, remembered: a queue page encodes some 350 ids (its rows, programs,
+    locations, partners, allocated people), most of them again on the next page."""
+    return strawberry.ID(ids.encode(type_name, pk))
 
 
 def ready_or(value: Any, shape: Callable[[Any], T], later: Callable[[], Awaitable[Any]]) -> T:

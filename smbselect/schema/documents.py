@@ -13,7 +13,7 @@ from smbselect import ids
 from smbselect.db import enums as db_enums
 from smbselect.db import models
 from smbselect.resolvers import documents, loaders
-from smbselect.schema.base import Info, Node, UserError, run_mutation
+from smbselect.schema.base import Info, Node, UserError, global_id, run_mutation
 from smbselect.schema.registry import User
 
 
@@ -52,7 +52,7 @@ class Document(Node):
     def of(cls, row: models.Document) -> Document:
         return cls(
             row=row,
-            id=strawberry.ID(ids.encode("Document", row.id)),
+            id=global_id("Document", row.id),
             requirement_code=row.requirement_code,
             filename=row.filename,
             content_type=row.content_type,

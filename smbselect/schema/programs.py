@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import strawberry
 
-from smbselect import ids
 from smbselect.plugins.definitions import DocumentRequirementDef, JobRoleDef, ProgramDef
 from smbselect.resolvers import programs
-from smbselect.schema.base import Info, Node
+from smbselect.schema.base import Info, Node, global_id
 from smbselect.schema.enums import TextFormat
 
 
@@ -22,12 +23,9 @@ class JobRole:
 
     @classmethod
     def of(cls, role: JobRoleDef) -> JobRole:
-        return cls(
-            code=role.code,
-            name=role.name,
-            accepted_certifications=list(role.accepted_certifications),
-            headcount=role.headcount,
-        )
+        """One object per role (by value): a queue page shows a role in each of its rows'
+        allocations and missing roles, and the output only reads it."""
+        return _job_role(role)
 
 
 @strawberry.type(name="DocumentRequirement")
@@ -42,13 +40,29 @@ class DocumentRequirement:
 
     @classmethod
     def of(cls, doc: DocumentRequirementDef) -> DocumentRequirement:
-        return cls(
-            code=doc.code,
-            name=doc.name,
-            description=doc.description,
-            accepted_content_types=list(doc.accepted_content_types),
-            max_size_bytes=doc.max_size_bytes,
-        )
+        """One object per requirement (by value), as :meth:`JobRole.of`."""
+        return _document_requirement(doc)
+
+
+@lru_cache(maxsize=1024)
+def _job_role(role: JobRoleDef) -> JobRole:
+    return JobRole(
+        code=role.code,
+        name=role.name,
+        accepted_certifications=list(role.accepted_certifications),
+        headcount=role.headcount,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _document_requirement(doc: DocumentRequirementDef) -> DocumentRequirement:
+    return DocumentRequirement(
+        code=doc.code,
+        name=doc.name,
+        description=doc.description,
+        accepted_content_types=list(doc.accepted_content_types),
+        max_size_bytes=doc.max_size_bytes,
+    )
 
 
 @strawberry.type(name="Terms")
@@ -82,7 +96,7 @@ class Program(Node):
         d = view.definition
         return cls(
             definition=d,
-            id=strawberry.ID(ids.encode("Program", view.id)),
+            id=global_id("Program", view.id),
             code=d.code,
             name=d.name,
             description=d.description,

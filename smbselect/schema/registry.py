@@ -10,7 +10,7 @@ from smbselect import ids
 from smbselect.db import models
 from smbselect.resolvers import registry
 from smbselect.resolvers.pagination import Page
-from smbselect.schema.base import Info, Node, PageInfo, UserError, ready_or, run_mutation
+from smbselect.schema.base import Info, Node, PageInfo, UserError, global_id, ready_or, run_mutation
 from smbselect.schema.enums import UserRole, to_gql
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class User(Node):
     def of(cls, row: models.User) -> User:
         return cls(
             row=row,
-            id=strawberry.ID(ids.encode("User", row.id)),
+            id=global_id("User", row.id),
             username=row.username,
             email=row.email,
             name=row.name,
@@ -111,7 +111,7 @@ class Partner(Node):
     def of(cls, row: models.Partner) -> Partner:
         return cls(
             row=row,
-            id=strawberry.ID(ids.encode("Partner", row.id)),
+            id=global_id("Partner", row.id),
             name=row.name,
             registered=row.registered,
         )
@@ -144,7 +144,7 @@ class Location(Node):
     def of(cls, row: models.Location) -> Location:
         return cls(
             row=row,
-            id=strawberry.ID(ids.encode("Location", row.id)),
+            id=global_id("Location", row.id),
             name=row.name,
             country=row.country,
         )
