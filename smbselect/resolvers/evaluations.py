@@ -70,9 +70,21 @@ def of_now(ctx: Context, row: Application) -> rules.Evaluation:
     return _evaluations(ctx).peek(row.id)
 
 
+def _views(ctx: Context) -> dict[int, ProgramView]:
+    """The request's program views by program id: a page's rows share one or two programs,
+    each row's ``program`` field asked the plugins for the definition again."""
+    return ctx.cache.setdefault("program_views", {})
+
+
 def program_view_now(ctx: Context, row: Application) -> ProgramView:
-    found = rules.program_now(ctx, row.program_id)
-    return found if found is loaders.MISSING else view_of(found[0], ctx)
+    views = _views(ctx)
+    view = views.get(row.program_id)
+    if view is None:
+        found = rules.program_now(ctx, row.program_id)
+        if found is loaders.MISSING:
+            return found
+        view = views[row.program_id] = view_of(found[0], ctx)
+    return view
 
 
 def location_now(ctx: Context, row: Application) -> Location:
@@ -103,7 +115,10 @@ def _pairs(ev: rules.Evaluation, users: list[User | None]) -> list[tuple[JobRole
 async def program_view(ctx: Context, row: Application) -> ProgramView:
     programs = await rules.programs_by_id(ctx, [row.program_id])
     program_row, _ = programs[row.program_id]
-    return view_of(program_row, ctx)
+    views = _views(ctx)
+    if row.program_id not in views:
+        views[row.program_id] = view_of(program_row, ctx)
+    return views[row.program_id]
 
 
 async def location_of(ctx: Context, row: Application) -> Location:

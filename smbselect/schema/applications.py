@@ -10,11 +10,13 @@ from enum import Enum
 import strawberry
 
 from smbselect import ids
+from smbselect.context import Context
 from smbselect.db import enums as db_enums
 from smbselect.db import models
 from smbselect.resolvers import applications as app_resolvers
 from smbselect.resolvers import evaluations, history, rules
 from smbselect.resolvers.pagination import Page
+from smbselect.resolvers.programs import ProgramView
 from smbselect.schema.base import (
     Info,
     Node,
@@ -122,6 +124,16 @@ def _status(value: db_enums.ApplicationStatus | None) -> ApplicationStatus | Non
     return to_gql(ApplicationStatus, value) if value is not None else None  # type: ignore[return-value]
 
 
+def _program(ctx: Context, view: ProgramView) -> Program:
+    """One Program object per program and request (the request's views are one per
+    program): the rows of a page share it."""
+    shown: dict[int, Program] = ctx.cache.setdefault("program_objects", {})
+    found = shown.get(view.id)
+    if found is None:
+        found = shown[view.id] = Program.of(view)
+    return found
+
+
 @strawberry.type(name="Application")
 class Application(Node):
     row: strawberry.Private[models.Application]
@@ -164,7 +176,7 @@ class Application(Node):
     @strawberry.field
     def program(self, info: Info) -> Program:
         ctx = info.context
-        return ready_or(evaluations.program_view_now(ctx, self.row), Program.of,
+        return ready_or(evaluations.program_view_now(ctx, self.row), lambda view: _program(ctx, view),
                         lambda: evaluations.program_view(ctx, self.row))
 
     @strawberry.field
