@@ -60,12 +60,20 @@ def add_business_days(start: date, days: int) -> date:
 # --- what may be seen -------------------------------------------------------------------
 
 
-async def visible_applications(ctx: Context) -> QuerySet[Application]:
-    """Admins: all; a partner user: those of the locations they act for."""
+async def visible_locations(ctx: Context) -> list[int] | None:
+    """The locations whose applications the viewer may see: ``None`` for an admin (all of
+    them), else the locations the partner user acts for. The one place that decides it, for
+    the queue and for one application alike."""
     access.require_user(ctx)
     if ctx.is_admin:
-        return Application.all()
-    return Application.filter(location_id__in=list(await access.acting_location_ids(ctx)))
+        return None
+    return sorted(await access.acting_location_ids(ctx))
+
+
+async def visible_applications(ctx: Context) -> QuerySet[Application]:
+    """Admins: all; a partner user: those of the locations they act for."""
+    locations = await visible_locations(ctx)
+    return Application.all() if locations is None else Application.filter(location_id__in=locations)
 
 
 async def get_application(ctx: Context, application_id: int | None) -> Application | None:
@@ -73,8 +81,8 @@ async def get_application(ctx: Context, application_id: int | None) -> Applicati
     partner in the same statement (remembered for the request: its fields need them)."""
     if application_id is None:
         return None
-    access.require_user(ctx)
-    within = None if ctx.is_admin else ("location_id", sorted(await access.acting_location_ids(ctx)))
+    locations = await visible_locations(ctx)
+    within = None if locations is None else ("location_id", locations)
     app = await get_with_related(Application, application_id, ("program", "location__partner"), within=within)
     if app is not None:
         rules.prime(ctx, [app])

@@ -316,6 +316,8 @@ async def _check_allocations(ctx: Context, evaluations: list[Evaluation]) -> Non
     people = await candidates(ctx, need.keys())
     staff_pairs = set(await pairs_where_in(LocationStaff, "user_id", list(need), ("user_id", "location_id")))
     by_role: dict[tuple[str, JobRoleDef], list[tuple[Evaluation, CandidateInfo]]] = defaultdict(list)
+    # One value per person and staff flag: a page allocates the same people again and again.
+    made: dict[tuple[int, bool], CandidateInfo] = {}
     for ev in evaluations:
         roles = {r.code: r for r in ev.job_roles}
         for role_code, uid in ev.allocations:
@@ -324,8 +326,10 @@ async def _check_allocations(ctx: Context, evaluations: list[Evaluation]) -> Non
             if role is None or person is None:
                 ev.unqualified[(role_code, uid)] = "The job role or the person no longer exists."
                 continue
-            here = CandidateInfo(uid, person.name, person.active, (uid, ev.location.id) in staff_pairs,
-                                 person.certifications)
+            key = (uid, (uid, ev.location.id) in staff_pairs)
+            here = made.get(key)
+            if here is None:
+                here = made[key] = CandidateInfo(uid, person.name, person.active, key[1], person.certifications)
             by_role[(ev.program.code, role)].append((ev, here))
     for (_code, role), pairs in by_role.items():
         program = pairs[0][0].program
