@@ -46,10 +46,12 @@ def group_of(filename: str) -> str:
 
 
 class DbTimer:
-    """Adds up the wall time spent awaiting tortoise's client (SQL plus the driver's hops)."""
+    """Adds up the wall time spent awaiting tortoise's client (SQL plus the driver's hops),
+    in all and by statement (its first words: the same statement with other parameters)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self.by_statement: dict[str, float] = defaultdict(float)
         self._patched: list[tuple[type, str, Any]] = []
 
     def __enter__(self) -> DbTimer:
@@ -66,7 +68,9 @@ class DbTimer:
                 try:
                     return await _original(*args, **kwargs)
                 finally:
-                    self.seconds += time.perf_counter() - started
+                    spent = time.perf_counter() - started
+                    self.seconds += spent
+                    self.by_statement[str(args[1])[:120].replace("\n", " ")] += spent
 
             self._patched.append((cls, name, original))
             setattr(cls, name, timed)
@@ -153,6 +157,9 @@ async def profile(database_url: str, key: str, n: int, top: int, save: str | Non
     print(f"\nwall {wall * 1000:.2f} ms/request: awaiting the database {db.seconds / n * 1000:.2f} ms, "
           f"the rest (HTTP, GraphQL, ORM objects, rules) {(wall - db.seconds / n) * 1000:.2f} ms; "
           f"CPU {cpu * 1000:.2f} ms/request (every thread: what bounds the throughput under load)")
+    print("\nawaiting the database, by statement (ms/request):")
+    for statement, seconds in sorted(db.by_statement.items(), key=lambda kv: -kv[1]):
+        print(f"  {seconds / n * 1000:7.2f}  {statement}")
     profiler = cProfile.Profile()
     profiler.enable()
     for i in range(n):

@@ -11,9 +11,24 @@ from typing import TypeVar
 
 import click
 
+from pydantic import ValidationError
+
 from smbselect.settings import Settings, get_settings
 
 T = TypeVar("T")
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or a one-line-per-problem message naming the variables to fix (exit 1)
+    instead of a traceback."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "SMBSELECT_" + "_".join(str(part) for part in error["loc"]).upper()
+            lines.append(f"  {name}: {error['msg'].removeprefix('Value error, ')}")
+        raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
 
 
 def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
@@ -37,7 +52,7 @@ def migrate() -> None:
     """Apply pending database migrations (SMBSELECT_DATABASE_URL)."""
     from smbselect.db.connect import apply_migrations
 
-    settings = get_settings()
+    settings = settings_or_exit()
     setup_logging(settings)
     run(lambda: apply_migrations(settings.database_url))
     click.echo("Database is up to date.")
@@ -55,7 +70,7 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
     from smbselect.db.connect import apply_migrations
     from smbselect.plugins.manager import PluginError, Plugins
 
-    settings = get_settings()
+    settings = settings_or_exit()
     setup_logging(settings)
     try:
         Plugins.load(settings.plugins).programs()
@@ -84,7 +99,7 @@ def worker() -> None:
     from smbselect.resolvers.invitations import expiry_loop
     from smbselect.resolvers.observers import EventDispatcher
 
-    settings = get_settings()
+    settings = settings_or_exit()
     setup_logging(settings)
 
     async def go() -> None:
@@ -114,7 +129,7 @@ def create_admin(username: str, email: str, name: str, password: str) -> None:
     from smbselect.db.connect import apply_migrations, close_db, open_db
     from smbselect.devtools import create_admin_account
 
-    settings = get_settings()
+    settings = settings_or_exit()
 
     async def go() -> list[str]:
         await apply_migrations(settings.database_url)
@@ -136,7 +151,7 @@ def demo() -> None:
     from smbselect.db.connect import apply_migrations, close_db, open_db
     from smbselect.demo import load_demo
 
-    settings = get_settings()
+    settings = settings_or_exit()
 
     async def go() -> list[tuple[str, str, str]]:
         await apply_migrations(settings.database_url)
@@ -167,7 +182,7 @@ def plugins() -> None:
     """List the loaded plugins and the programs each owns."""
     from smbselect.plugins.manager import PluginError, Plugins
 
-    settings = get_settings()
+    settings = settings_or_exit()
     try:
         loaded = Plugins.load(settings.plugins)
         owned = loaded.programs_by_plugin()

@@ -28,7 +28,9 @@ class Context:
     client_ip: str | None = None
     request_id: str = field(default_factory=lambda: secrets.token_hex(8))  # 16 hex digits
     cache: dict[Any, Any] = field(default_factory=dict)
-    # Set by the HTTP layer; strawberry reads these two attributes.
+    # Set by the HTTP layer. strawberry's view reads both and sets ``response`` (its
+    # temporal response, for headers and cookies); smbselect.graphql_http's short path
+    # leaves it None, so no resolver may set headers through it.
     request: Any = None
     response: Any = None
 

@@ -168,13 +168,10 @@ _STREAMING_ACCEPT = (b"multipart/mixed", b"text/event-stream")
 def _is_plain_json_post(scope: Scope) -> bool:
     if scope["type"] != "http" or scope["method"] != "POST":
         return False
-    kind = ""
     for name, value in scope["headers"]:
-        if name == b"content-type":
-            kind = value.decode("latin-1").split(";", 1)[0].strip().lower()
-        elif name == b"accept" and any(s in value for s in _STREAMING_ACCEPT):
+        if name == b"accept" and any(s in value for s in _STREAMING_ACCEPT):
             return False
-    return kind == "application/json"
+    return media_type(scope) == "application/json"  # the same reading as the 415 check
 
 
 def _replayed(body: bytes, receive: Receive) -> Receive:

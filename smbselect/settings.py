@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from smbselect.db.config import check_database_url
+
 
 class Settings(BaseSettings):
     """Every knob of the service; see the README's settings table."""
@@ -62,6 +64,11 @@ class Settings(BaseSettings):
     password_reset_window_minutes: int = Field(default=60, ge=1, le=1440)
     invitation_max_guesses_per_address: int = Field(default=20, ge=1)
     invitation_window_minutes: int = Field(default=15, ge=1, le=1440)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        return check_database_url(value)
 
     @field_validator("cors_origins", "plugins", mode="before")
     @classmethod

@@ -161,3 +161,17 @@ def test_plugins_lists_the_builtin_program(smbselect):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "smbselect.plugins.smb_select: SMB_SELECT" in lines, result.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_bad_settings_are_named_without_a_traceback(tmp_path: Path, command: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMBSELECT_")}
+    env |= {"SMBSELECT_DATABASE_URL": "mysql://app@db/smbselect", "SMBSELECT_ENV": "staging"}
+    done = subprocess.run([str(SMBSELECT), command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "SMBSELECT_DATABASE_URL: smbselect runs on SQLite (sqlite://FILE) or on PostgreSQL" in done.stderr
+    assert "this URL asks for mysql" in done.stderr
+    assert "SMBSELECT_ENV: Input should be 'development' or 'production'" in done.stderr
+    assert not list(tmp_path.iterdir())  # nothing was created

@@ -10,6 +10,7 @@ import logging
 import pytest
 
 from smbselect.resolvers import auth
+from smbselect.schema.pipeline import RequestPolicy
 from smbselect.settings import Settings
 
 INTROSPECTION = "{ __schema { types { name } } }"
@@ -125,6 +126,28 @@ async def test_an_unexpected_error_is_masked_with_a_request_id_that_header_and_l
     assert "Traceback (most recent call last)" in logged
     assert "RuntimeError: secret internal detail" in logged
     assert "in broken" in logged
+
+
+async def test_an_error_outside_any_field_is_masked_and_logged_too(production, client, monkeypatch, caplog):
+    # given: a bug in a hook that runs before execution (strawberry's path: a GET)
+    def broken(self):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret hook detail")
+        yield  # a generator hook, as strawberry expects
+
+    monkeypatch.setattr(RequestPolicy, "on_validate", broken)
+
+    # when
+    with caplog.at_level(logging.ERROR, logger="smbselect.errors"):
+        response = await client.http.get("/graphql", params={"query": "{ __typename }"})
+
+    # then: the client sees the request id only, the log has the traceback once
+    [error] = response.json()["errors"]
+    assert error["message"] == "Unexpected error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": error["extensions"]["requestId"]}
+    assert "secret hook detail" not in response.text
+    [record] = [r for r in caplog.records if r.name == "smbselect.errors"]
+    assert error["extensions"]["requestId"] in record.getMessage()
+    assert "RuntimeError: secret hook detail" in caplog.text
 
 
 async def test_every_answer_carries_its_own_request_id(client, world):

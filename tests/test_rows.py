@@ -3,7 +3,7 @@ table, the joined rows of a page (shared between the rows that join them), nulls
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from tortoise import Tortoise
 from tortoise.expressions import F
@@ -15,8 +15,13 @@ from smbselect.db.models import (
     ApplicationEvent,
     Document,
     EmailMessage,
+    JobAllocation,
     Location,
+    PasswordResetToken,
     Program,
+    RateLimit,
+    Session,
+    TermsAcceptance,
     User,
 )
 from smbselect.db.rows import builder, rows_where_in, select_related_rows
@@ -43,7 +48,24 @@ async def _some_rows(world) -> list[Application]:  # type: ignore[no-untyped-def
                                   data={"a": [1, "ü"]})
     await EmailMessage.create(to=["a@example.com"], subject="s", body_text="b", message_id="<m@x>",
                               kind="k", queued_at=now, next_attempt_at=now, application=apps[0])
+    await JobAllocation.create(application=apps[0], role_code="SE", user=world["chen"])
+    await TermsAcceptance.create(application=apps[0], user=world["li"], username="li.wei", version="v1",
+                                 sha256="1" * 64, accepted_at=now)
+    await TermsAcceptance.create(application=apps[1], user=world["li"], username="li.wei", version="v1",
+                                 sha256="1" * 64, accepted_at=now, withdrawn_at=now)
+    await Session.create(user=world["li"], token_hash="2" * 64, expires_at=now + timedelta(days=1))
+    await PasswordResetToken.create(user=world["li"], token_hash="3" * 64, expires_at=now)
+    await PasswordResetToken.create(user=world["li"], token_hash="4" * 64, expires_at=now, used_at=now)
+    await RateLimit.create(key="login:127.0.0.1", window_start=now, count=2)
     return apps
+
+
+def _exact(value: object) -> object:
+    """A datetime as its text and zone: ``==`` says two aware datetimes are equal when they
+    name the same instant, even in different zones."""
+    if isinstance(value, datetime):
+        return value.isoformat(), str(value.tzinfo)
+    return value
 
 
 def _state(model: object) -> dict:  # type: ignore[type-arg]
@@ -58,11 +80,13 @@ async def test_builder_makes_what_tortoise_makes_for_every_table(app, world):  #
         columns = tuple(meta.db_fields)
         selected = ",".join(f'"{c}"' for c in columns)
         _, rows = await meta.db.execute_query(f'SELECT {selected} FROM "{meta.db_table}"')
+        assert rows, f"{model.__name__}: no row, so nothing of it would be compared"
         build = builder(model, columns)
         for row in rows:
             theirs = model._init_from_db(**dict(zip(columns, row)))
             ours = build(row)
             assert vars(ours) == vars(theirs), model
+            assert {k: _exact(v) for k, v in vars(ours).items()} == {k: _exact(v) for k, v in vars(theirs).items()}
             assert {k: type(v) for k, v in vars(ours).items()} == {k: type(v) for k, v in vars(theirs).items()}
 
 

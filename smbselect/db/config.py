@@ -10,6 +10,22 @@ MODELS_MODULE = "smbselect.db.models"
 MIGRATIONS_MODULE = "smbselect.db.migrations"
 APP_LABEL = "models"
 SQLITE_ENGINE = "smbselect.db.sqlite_engine"
+# The engines smbselect runs on. smbselect.db.rows reads rows by position and writes
+# PostgreSQL's $n placeholders, as sqlite3 and asyncpg take them; tortoise's other
+# backends (psycopg, MySQL, ...) hand rows over differently.
+SUPPORTED_ENGINES = ("tortoise.backends.sqlite", "tortoise.backends.asyncpg")
+
+
+def check_database_url(database_url: str) -> str:
+    """``database_url`` if smbselect can run on it, else a ValueError that says which can."""
+    try:
+        engine = expand_db_url(database_url)["engine"]
+    except Exception as exc:  # tortoise's ConfigurationError, or a bad port
+        raise ValueError(f"not a database URL smbselect understands: {exc}") from None
+    if engine not in SUPPORTED_ENGINES:
+        raise ValueError("smbselect runs on SQLite (sqlite://FILE) or on PostgreSQL through asyncpg "
+                         "(postgres://USER:PASS@HOST:PORT/DB); this URL asks for " + engine.rsplit(".", 1)[-1])
+    return database_url
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

@@ -83,9 +83,18 @@ def _converter(meta: Any, column: str) -> tuple[Convert | None, bool]:
     raise KeyError(column)
 
 
-@lru_cache(maxsize=256)
 def builder(model: type[M], columns: tuple[str | None, ...]) -> Callable[[Sequence[Any]], M]:
     """A function from a row's values to the model, equal to ``model._init_from_db(**row)``.
+
+    Made once per model, columns and database engine: which columns the driver hands over
+    as they are (booleans on PostgreSQL, not on SQLite) depends on the engine, and a
+    process may open another database (the tests do)."""
+    return _builder(model, columns, model._meta.db.executor_class)
+
+
+@lru_cache(maxsize=256)
+def _builder(model: type[M], columns: tuple[str | None, ...], _engine: type) -> Callable[[Sequence[Any]], M]:
+    """:func:`builder`.
 
     ``columns`` names each value of the row; ``None`` marks a value that is not this
     model's (another model's columns of a joined row, an annotation). The values go
@@ -170,8 +179,8 @@ async def select_related_rows(query: QuerySet[M]) -> list[M]:
 
     It uses tortoise's query internals (``_make_query``, ``_select_related_idx``), as its
     executor does; ``tests/test_rows.py`` compares it with ``await query``."""
-    if query._fields_for_select or query._prefetch_map or query._prefetch_queries:
-        return await query  # shapes this does not build: tortoise's way
+    if query._fields_for_select or query._prefetch_map or query._prefetch_queries or query._single:
+        return await query  # shapes this does not build (values, prefetches, .first(), .get()): tortoise's way
     if query._db is None:
         query._db = query._choose_db(query._select_for_update)
     query._make_query()

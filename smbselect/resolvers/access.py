@@ -49,10 +49,17 @@ async def acting_location_ids(ctx: Context) -> set[int]:
     return ctx.cache[key]
 
 
-async def visible_locations(ctx: Context) -> QuerySet[Location]:
+async def visible_location_ids(ctx: Context) -> list[int] | None:
+    """The locations the viewer may see, and so whose applications: ``None`` for an admin
+    (every one), else those the partner user acts for (none for an anonymous caller)."""
     if ctx.is_admin:
-        return Location.all()
-    return Location.filter(id__in=list(await acting_location_ids(ctx)))
+        return None
+    return sorted(await acting_location_ids(ctx))
+
+
+async def visible_locations(ctx: Context) -> QuerySet[Location]:
+    ids = await visible_location_ids(ctx)
+    return Location.all() if ids is None else Location.filter(id__in=ids)
 
 
 async def visible_partners(ctx: Context) -> QuerySet[Partner]:

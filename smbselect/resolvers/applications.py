@@ -60,19 +60,10 @@ def add_business_days(start: date, days: int) -> date:
 # --- what may be seen -------------------------------------------------------------------
 
 
-async def visible_locations(ctx: Context) -> list[int] | None:
-    """The locations whose applications the viewer may see: ``None`` for an admin (all of
-    them), else the locations the partner user acts for. The one place that decides it, for
-    the queue and for one application alike."""
-    access.require_user(ctx)
-    if ctx.is_admin:
-        return None
-    return sorted(await access.acting_location_ids(ctx))
-
-
 async def visible_applications(ctx: Context) -> QuerySet[Application]:
     """Admins: all; a partner user: those of the locations they act for."""
-    locations = await visible_locations(ctx)
+    access.require_user(ctx)
+    locations = await access.visible_location_ids(ctx)
     return Application.all() if locations is None else Application.filter(location_id__in=locations)
 
 
@@ -81,7 +72,8 @@ async def get_application(ctx: Context, application_id: int | None) -> Applicati
     partner in the same statement (remembered for the request: its fields need them)."""
     if application_id is None:
         return None
-    locations = await visible_locations(ctx)
+    access.require_user(ctx)
+    locations = await access.visible_location_ids(ctx)
     within = None if locations is None else ("location_id", locations)
     app = await get_with_related(Application, application_id, ("program", "location__partner"), within=within)
     if app is not None:

@@ -11,12 +11,14 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from smbselect import ids
+from smbselect.errors import AccessError
 from smbselect.resolvers import applications, outbox, registry
 from smbselect.resolvers import programs as program_resolvers
 from smbselect.schema.applications import Application, ApplicationMutation, ApplicationQuery
 from smbselect.schema.auth import AuthMutation, AuthQuery
 from smbselect.schema.documents import Document, DocumentMutation
 from smbselect.schema.base import Info, Node
+from smbselect.schema.errors import shape_errors
 from smbselect.schema.execution import ExecutionContext
 from smbselect.schema.pipeline import RequestPolicy
 from smbselect.schema.invitations import Invitation, InvitationMutation, InvitationQuery
@@ -100,10 +102,17 @@ LIMIT_RULES = (
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Nothing here: :func:`errors.shape_errors` logs each unexpected error once, with the
-        request id the client sees. strawberry's default logged every error, a partner's
-        "Log in first" included, as an ERROR with a stack, and only on strawberry's path
-        (``smbselect.graphql_http`` answers most requests without it)."""
+        """Only what nothing else will shape. :func:`errors.shape_errors` masks and logs each
+        unexpected error of an execution once, with the request id the client sees.
+        strawberry's default logged every error, a partner's "Log in first" included, as an
+        ERROR with a stack, and only on strawberry's path (``smbselect.graphql_http``
+        answers most requests without it). An exception outside any field (in an extension
+        hook, say) has no path and never reaches the shaping: it is shaped here, in the
+        list strawberry then answers with, so its message stays in the log."""
+        for index, error in enumerate(errors):
+            original = error.original_error
+            if error.path is None and original is not None and not isinstance(original, AccessError | GraphQLError):
+                errors[index] = shape_errors([error], getattr(execution_context, "context", None))[0]
 
 
 def build_schema() -> strawberry.Schema:
