@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
-
 from pydantic import ValidationError
 
 from smbselect.settings import Settings, get_settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.exceptions import ConfigurationError
 
 MODELS_MODULE = "smbselect.db.models"
 MIGRATIONS_MODULE = "smbselect.db.migrations"
@@ -20,7 +21,7 @@ def check_database_url(database_url: str) -> str:
     """``database_url`` if smbselect can run on it, else a ValueError that says which can."""
     try:
         engine = expand_db_url(database_url)["engine"]
-    except Exception as exc:  # tortoise's ConfigurationError, or a bad port
+    except (ConfigurationError, ValueError) as exc:  # an unknown scheme, a port that is not a number
         raise ValueError(f"not a database URL smbselect understands: {exc}") from None
     if engine not in SUPPORTED_ENGINES:
         raise ValueError("smbselect runs on SQLite (sqlite://FILE) or on PostgreSQL through asyncpg "

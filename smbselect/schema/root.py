@@ -16,13 +16,13 @@ from smbselect.resolvers import applications, outbox, registry
 from smbselect.resolvers import programs as program_resolvers
 from smbselect.schema.applications import Application, ApplicationMutation, ApplicationQuery
 from smbselect.schema.auth import AuthMutation, AuthQuery
-from smbselect.schema.documents import Document, DocumentMutation
 from smbselect.schema.base import Info, Node
+from smbselect.schema.documents import Document, DocumentMutation
 from smbselect.schema.errors import shape_errors
 from smbselect.schema.execution import ExecutionContext
-from smbselect.schema.pipeline import RequestPolicy
 from smbselect.schema.invitations import Invitation, InvitationMutation, InvitationQuery
 from smbselect.schema.outbox import EmailMessage, OutboxMutation, OutboxQuery
+from smbselect.schema.pipeline import RequestPolicy
 from smbselect.schema.programs import Program, ProgramQuery
 from smbselect.schema.registry import Location, Partner, RegistryMutation, RegistryQuery, User
 from smbselect.schema.review import ReviewMutation, ReviewQuery
