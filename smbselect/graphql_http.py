@@ -26,7 +26,7 @@ import re
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, execute, get_operation_ast
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -254,7 +254,8 @@ class GraphQLEndpoint:
             document = parsed(query, MAX_TOKENS)
         except GraphQLError:
             return None
-        if get_operation_ast(document, operation_name) is None:
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
             return None
         ctx = await self.view.context_for(request)
         if validated(schema._schema, query, MAX_TOKENS, rules_for(ctx, LIMIT_RULES)):
@@ -267,7 +268,11 @@ class GraphQLEndpoint:
         if optimized_is_awaitable(result):
             result = await result
         assert isinstance(result, ExecutionResult)
-        self.view.relay.wake()  # a mutation may have queued email: deliver it now, not at the next poll
+        if operation.operation is OperationType.MUTATION:
+            # It may have queued email: deliver it now, not at the next poll. Not after a
+            # query: each wake is a drain of the outbox (a statement, with an SMTP host),
+            # and under load the relay drained once per request.
+            self.view.relay.wake()
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
             response["errors"] = [error.formatted for error in shape_errors(result.errors, ctx)]

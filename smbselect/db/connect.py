@@ -5,6 +5,7 @@ from __future__ import annotations
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+from smbselect.db import rows
 from smbselect.db.config import tortoise_config
 
 
@@ -24,6 +25,7 @@ async def open_db(database_url: str) -> None:
     lifespan, a different task from the requests' (see ARCHITECTURE.md).
     """
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    rows.forget_plans()
 
 
 async def close_db() -> None:

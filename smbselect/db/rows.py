@@ -83,24 +83,25 @@ def _converter(meta: Any, column: str) -> tuple[Convert | None, bool]:
     raise KeyError(column)
 
 
-def builder(model: type[M], columns: tuple[str | None, ...]) -> Callable[[Sequence[Any]], M]:
-    """A function from a row's values to the model, equal to ``model._init_from_db(**row)``.
-
-    Made once per model, columns and database engine: which columns the driver hands over
-    as they are (booleans on PostgreSQL, not on SQLite) depends on the engine, and a
-    process may open another database (the tests do)."""
-    return _builder(model, columns, model._meta.db.executor_class)
+def forget_plans() -> None:
+    """Drop the builders: tortoise was initialised again, maybe on another database.
+    (The statements are keyed by their dialect already.)"""
+    builder.cache_clear()
 
 
 @lru_cache(maxsize=256)
-def _builder(model: type[M], columns: tuple[str | None, ...], _engine: type) -> Callable[[Sequence[Any]], M]:
-    """:func:`builder`.
+def builder(model: type[M], columns: tuple[str | None, ...]) -> Callable[[Sequence[Any]], M]:
+    """A function from a row's values to the model, equal to ``model._init_from_db(**row)``.
 
     ``columns`` names each value of the row; ``None`` marks a value that is not this
     model's (another model's columns of a joined row, an annotation). The values go
     straight into the instance's ``__dict__``, as ``_init_from_db`` does with
     ``object.__setattr__``; the model's own ``__setattr__`` (which tortoise also runs for
-    the bookkeeping attributes) has nothing to do for a freshly read row."""
+    the bookkeeping attributes) has nothing to do for a freshly read row.
+
+    Which columns come from the driver as they are (booleans on PostgreSQL, not on
+    SQLite) depends on the database: :func:`forget_plans` drops every builder when
+    tortoise is initialised again (the tests open one database after another)."""
     meta = model._meta
     names = {c for c in columns if c is not None}
     if names != set(meta.db_fields) or any(
