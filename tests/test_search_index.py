@@ -7,6 +7,8 @@ needle (short, Unicode, LIKE wildcards, FTS5 query syntax), stay right when name
 
 from __future__ import annotations
 
+import time
+
 from typing import Any
 
 import pytest
@@ -254,6 +256,7 @@ async def test_a_common_word_on_postgresql_skips_counting_the_names(
     expected = await found(named, "bilişim")
     monkeypatch.setattr(search, "NAMES_AT_MOST", 0)
     monkeypatch.setattr(search, "SAMPLE", 2)  # the first two partners; "Türkiye Bilişim" is one
+    search.forget()  # the verdict of the full sample, remembered by the first search
     conn = Tortoise.get_connection("default")
     if search.dialect() == "postgres":
         await conn.execute_script("ANALYZE partner; ANALYZE location")  # the tables' size estimate
@@ -262,6 +265,26 @@ async def test_a_common_word_on_postgresql_skips_counting_the_names(
     assert await found(named, "bilişim") == expected
     counted = [sql for sql, _ in executed if "found.*" in sql]
     assert (not counted) if search.dialect() == "postgres" else counted, [sql for sql, _ in executed]
+
+
+async def test_the_samples_verdict_is_remembered_and_only_picks_the_plan(
+    named: GraphQLClient, executed: list
+) -> None:
+    """PostgreSQL: the second search for a needle does not sample the names again; a verdict
+    that is wrong either way (the data changed since) gives the same rows."""
+    expected = await found(named, "bilişim")
+    executed.clear()
+    assert await found(named, "bilişim") == expected
+    sampled = [sql for sql, _ in executed if "reltuples" in sql]
+    assert not sampled, sampled
+    for verdict in (True, False):
+        search._verdicts["bilişim"] = (time.monotonic(), verdict)
+        assert await found(named, "bilişim") == expected
+    if search.dialect() == "postgres":
+        search._verdicts["bilişim"] = (time.monotonic() - search.VERDICT_SECONDS - 1, True)  # stale
+        executed.clear()
+        await found(named, "bilişim")
+        assert [sql for sql, _ in executed if "reltuples" in sql], "a stale verdict is asked again"
 
 
 async def test_the_names_are_read_from_the_trigram_indexes(named: GraphQLClient, executed: list) -> None:

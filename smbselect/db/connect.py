@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
 
-from smbselect.db import rows
+from smbselect.db import rows, search
 from smbselect.db.config import tortoise_config
 
 
@@ -26,6 +26,7 @@ async def open_db(database_url: str) -> None:
     """
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     rows.forget_plans()
+    search.forget()
 
 
 async def close_db() -> None:
