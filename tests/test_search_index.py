@@ -8,7 +8,6 @@ needle (short, Unicode, LIKE wildcards, FTS5 query syntax), stay right when name
 from __future__ import annotations
 
 import time
-
 from typing import Any
 
 import pytest
