@@ -109,3 +109,19 @@ async def test_the_allocated_peoples_certifications_are_read_once(client, world)
                for e in data["applications"]["edges"])
     reads = [s for s in sql.statements if 'FROM "certification"' in s]
     assert len(reads) == 1, reads
+
+
+IN_PROGRESS = """query($id: ID!) { node(id: $id) { ... on Location { name
+  applications { id status program { code name } } } } }"""
+
+
+async def test_the_in_progress_table_reads_each_program_with_its_applications(client, world):
+    """A location's table joins the program to its applications: no statement of its own
+    for the programs, however many the location has."""
+    await testing.make_application("SMB_SELECT", world["china"], status="SUBMITTED")
+    li = await client.as_user("li.wei", testing.PARTNER_PASSWORD)
+    with testing.SqlCounter() as sql:
+        data = await li.data(IN_PROGRESS, {"id": ids.encode("Location", world["china"].id)})
+    assert [a["program"]["code"] for a in data["node"]["applications"]] == ["SMB_SELECT"]
+    assert not [s for s in sql.statements if 'FROM "program"' in s], sql.statements
+    assert sql.count <= 4, sql.statements  # session, acting locations, the location, its applications

@@ -29,7 +29,7 @@ from smbselect.db.models import (
     TermsAcceptance,
     fold,
 )
-from smbselect.db.rows import get_with_related
+from smbselect.db.rows import get_with_related, select_related_rows
 from smbselect.errors import DomainError, ErrorCode, Problem, not_found
 from smbselect.resolvers import access, events, notify, rules
 from smbselect.resolvers.pagination import Page, nullable_keyset_page
@@ -82,8 +82,14 @@ async def get_application(ctx: Context, application_id: int | None) -> Applicati
 
 
 async def location_applications(ctx: Context, location_id: int) -> list[Application]:
-    """The In-Progress table of a (visible) location: its applications, by program."""
-    return await Application.filter(location_id=location_id).order_by("program_id", "id")
+    """The In-Progress table of a (visible) location: its applications, by program, read
+    with their program in the same statement (remembered for the request: the table shows
+    it), as the queue reads its page."""
+    apps = await select_related_rows(
+        Application.filter(location_id=location_id).select_related("program").order_by("program_id", "id")
+    )
+    rules.prime(ctx, apps)
+    return apps
 
 
 @dataclass(frozen=True)
