@@ -83,8 +83,13 @@ def _asyncpg_dsn(url: str, dbname: str) -> str:
 
 
 async def truncate_all() -> None:
-    """Empty every table (between tests), keeping the migrated schema."""
+    """Empty every table (between tests), keeping the migrated schema, and forget what the
+    process learned about the data (the search's verdicts on needles)."""
     from tortoise import Tortoise
+
+    from smbselect.db import search
+
+    search.forget()
 
     conn = Tortoise.get_connection("default")
     tables = [
