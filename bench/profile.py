@@ -119,7 +119,7 @@ async def profile(database_url: str, key: str, n: int, top: int, save: str | Non
     from bench.generate import Manifest, manifest_path
     from bench.operations import BY_KEY, requests_for
     from smbselect import testing
-    from smbselect.app import create_app
+    from smbselect.app import create_app, tune_gc
     from smbselect.db.connect import close_db, open_db
     from smbselect.settings import Settings
 
@@ -143,6 +143,7 @@ async def profile(database_url: str, key: str, n: int, top: int, save: str | Non
         body = json.loads(first.body)
         if first.status_code != 200 or body.get("errors"):  # profiling a failure says nothing
             raise SystemExit(f"{op.key} failed: {first.status_code} {str(body)[:500]}")
+    tune_gc()  # as the server does after start-up: the collector sees only the requests' objects
     with testing.SqlCounter() as sql:
         await call(0)
     print(f"== {op.label}: {sql.count} SQL statements")

@@ -1,5 +1,6 @@
-"""The short path for plain scalar fields (smbselect.schema.execution) answers exactly what
-graphql-core's own path answers: the same data, the same errors, the same field order."""
+"""The short paths of smbselect.schema.execution (plain scalar fields, plain object fields,
+lists of objects, resolvers called directly) answer exactly what graphql-core's own path
+answers: the same data, the same errors at the same paths, the same field order."""
 
 from __future__ import annotations
 
@@ -19,6 +20,28 @@ class Colour(enum.Enum):
     BLUE = "blue"
 
 
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Child(Named):
+    name: str
+    size: int | None = None
+
+    @strawberry.field
+    async def later_size(self) -> int:
+        if self.size is None:
+            raise ValueError("no size to wait for")
+        return self.size
+
+    @strawberry.field
+    def upper(self, info: strawberry.Info) -> str:
+        assert info.field_name == "upper" and info.path.key == "upper"
+        return self.name.upper()
+
+
 @strawberry.type
 class Item:
     name: str
@@ -27,6 +50,18 @@ class Item:
     at: datetime.datetime
     note: str | None = None
     label: str = "x"
+    child: Child | None = None
+    first: Child = strawberry.field(default_factory=lambda: Child(name="first"))
+    kids: list[Child] = strawberry.field(default_factory=list)
+    maybe_kids: list[Child | None] | None = None
+
+    @strawberry.field
+    def made(self) -> list[Child]:  # a resolver's list of objects
+        return [Child(name=f"{self.name}-{i}", size=i) for i in range(2)]
+
+    @strawberry.field
+    def root_name(self, root: Item) -> str:  # strawberry passes the source as ``root``
+        return root.name
 
     @strawberry.field
     def shout(self) -> str:
@@ -47,8 +82,22 @@ class Broken:
     def label(self) -> str:
         raise RuntimeError("label went wrong")
 
+    def made(self) -> list[Child]:
+        raise RuntimeError("made went wrong")
+
+    root_name = Item.root_name
+    shout = Item.shout
+    later = Item.later
+
 
 ITEMS: list[Any] = []
+
+
+class Denied(strawberry.BasePermission):
+    message = "Not for you."
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
 
 
 @strawberry.type
@@ -61,6 +110,22 @@ class Query:
     def strict(self) -> list[Item]:
         return ITEMS
 
+    @strawberry.field
+    async def later_items(self) -> list[Item | None]:
+        return ITEMS
+
+    @strawberry.field
+    def one(self, info: strawberry.Info) -> Item | None:
+        return ITEMS[0] if ITEMS else None
+
+    @strawberry.field(permission_classes=[Denied])
+    def secret(self) -> str | None:  # a permission is an extension: strawberry's path must run it
+        return "leaked"
+
+    @strawberry.field
+    def named(self) -> list[Named]:  # an interface: graphql-core's path resolves the types
+        return [Child(name="n")]
+
 
 FAST = strawberry.Schema(query=Query, execution_context_class=ExecutionContext)
 PLAIN = strawberry.Schema(query=Query)
@@ -70,22 +135,39 @@ DOCUMENTS = [
     "{ items { later shout name ... on Item { count } alias: name __typename note } }",
     "{ strict { colour name label } }",
     "{ items { name @skip(if: true) count @include(if: false) at } }",
+    "{ items { child { name size upper } first { name } kids { name laterSize } maybeKids { name } } }",
+    "{ strict { kids { name size } made { name upper laterSize } rootName } }",
+    "{ laterItems { name kids { upper } made { name } } one { name first { name __typename } } }",
+    "{ items { kids @include(if: true) { name } first @skip(if: false) { name } } named { name } }",
+    "{ one { ...F kids { ...on Child { name } } } } fragment F on Item { first { upper } made { size } }",
+    "{ secret items { name } }",
 ]
 
 
 def _broken(**values: Any) -> Broken:
-    base: dict[str, Any] = {"name": "b", "count": 2, "colour": Colour.BLUE, "at": datetime.datetime(2026, 1, 1), "note": "n"}
+    base: dict[str, Any] = {"name": "b", "count": 2, "colour": Colour.BLUE, "at": datetime.datetime(2026, 1, 1), "note": "n",
+                            "child": None, "first": Child(name="f"), "kids": [], "maybe_kids": None}
     base.update(values)
     return Broken(**base)
 
 
 CASES = {
     "plain": [Item(name="a", count=1, colour=Colour.RED, at=datetime.datetime(2026, 1, 2, 3, 4, 5)),
-              Item(name="b", count=2, colour=Colour.BLUE, at=datetime.datetime(2026, 1, 1), note="n")],
+              Item(name="b", count=2, colour=Colour.BLUE, at=datetime.datetime(2026, 1, 1), note="n",
+                   child=Child(name="c", size=3), kids=[Child(name="k", size=1), Child(name="l", size=2)],
+                   maybe_kids=[Child(name="m"), None])],
+    "an error inside a list's objects": [
+        Item(name="a", count=1, colour=Colour.RED, at=datetime.datetime(2026, 1, 2),
+             kids=[Child(name="k", size=1), Child(name="no size")], child=Child(name="c"))],
+    "null in a list of non-null objects": [
+        Item(name="a", count=1, colour=Colour.RED, at=datetime.datetime(2026, 1, 2), kids=[None])],  # type: ignore[list-item]
+    "an object of the wrong type": [_broken(child="not a child", first=Item, kids=[1, 2])],
+    "a list that is not a list": [_broken(kids=Child(name="alone"), first=None, maybe_kids=[Child(name="x"), "y"])],
     "null in a non-null field": [_broken(name=None)],
     "a value the scalar refuses": [_broken(count="many")],
     "a value the enum refuses": [_broken(colour="GREEN")],
     "an attribute that raises": [_broken()],
+    "no items": [],
 }
 
 
@@ -121,3 +203,20 @@ async def test_plain_fields_take_the_short_path(monkeypatch: pytest.MonkeyPatch)
     result = await FAST.execute("{ items { name shout count } }")
     assert result.errors is None
     assert read == ["name", "count", "name", "count"]  # not `shout`, which has a resolver
+
+
+async def test_objects_and_resolvers_take_the_short_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    fields: list[str] = []
+    original = ExecutionContext.execute_field
+
+    def spy(self: ExecutionContext, parent_type: Any, source: Any, details: Any, *rest: Any) -> Any:
+        fields.append(details[0].node.name.value)
+        return original(self, parent_type, source, details, *rest)
+
+    monkeypatch.setattr(ExecutionContext, "execute_field", spy)
+    ITEMS[:] = CASES["plain"]
+    document = "{ items { name child { name upper } kids { name laterSize } made { name } shout later } secret }"
+    result = await FAST.execute(document)
+    assert result.errors and [e.message for e in result.errors] == ["Not for you."]
+    assert result.data and result.data["items"][1]["kids"] == [{"name": "k", "laterSize": 1}, {"name": "l", "laterSize": 2}]
+    assert fields == ["secret"]  # only the field with a permission takes graphql-core's path

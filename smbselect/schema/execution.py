@@ -1,27 +1,45 @@
-"""A graphql-core execution context with a short path for plain scalar fields.
+"""A graphql-core execution context with short paths for the common shapes of a page.
 
 Most fields of a page are plain attributes of strawberry objects (``id``, ``status``,
-``name``...): strawberry marks them "basic" (no resolver) and resolves them with ``getattr``.
-graphql-core still treats each like any other field: a ``Path``, a resolve info, strawberry's
-wrapper, two awaitable checks and four ``complete_value`` steps; a queue page has some
-1,600 of them among its 2,200 fields. Here such a field is read and coerced at once.
+``name``, ``node``, ``role``...): strawberry marks them "basic" (no resolver) and resolves
+them with ``getattr``. graphql-core still treats each like any other field: a resolve info,
+strawberry's wrapper, awaitable checks and, for an object or a list of objects, five layers
+of completion per row (``complete_value``, ``complete_list_value``,
+``complete_object_value``, ``collect_and_execute_subfields``, ``execute_collected_subfields``)
+before the row's own fields run. A queue page has some 1,600 plain scalars, 350 plain object
+fields and 750 objects among its 2,200 fields.
 
-The short path changes nothing a client can see. It applies only to a field that is basic,
-of a scalar or enum type (possibly non-null), has no arguments and no middleware wraps it.
-Anything unusual (``None`` for a non-null field, a value the scalar refuses, an exception)
-goes down graphql-core's own path again, which then reports it exactly as before.
+Here:
+
+- a plain scalar field is read and coerced at once;
+- a plain field whose value is an object, or a list of objects, is read at once and its
+  objects' fields are executed directly;
+- the value of any other field (a resolver's), when it is an object or a list of objects,
+  is completed by the same direct loop.
+
+The short paths change nothing a client can see. They apply only where graphql-core's own
+path could not differ: concrete object types (no interface or union to resolve), no
+``@defer``/``@stream`` in play, no middleware. Anything unusual (``None`` for a non-null
+field, a value the scalar refuses, an awaitable or an exception among a list's items, an
+object of the wrong type) goes down graphql-core's own path again before any of the
+field's objects ran, and graphql-core then reports it exactly as before. An error raised
+while an object's own fields run is handled as graphql-core handles it: located at the
+field or item, nulling the nearest nullable one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple, cast
 
 from graphql import (
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
     Undefined,
     is_leaf_type,
 )
@@ -32,27 +50,79 @@ from strawberry.types.field import StrawberryField
 
 
 class _Leaf(NamedTuple):
+    """A plain scalar or enum field: the attribute to read and how to coerce it."""
+
     attribute: str
     coerce: Callable[[Any], Any]
     nullable: bool
 
 
+class _Shape(NamedTuple):
+    """An object type, or a list of it, that the direct loop can complete."""
+
+    object_type: GraphQLObjectType
+    nullable: bool  # the field (or the list) may be null
+    is_list: bool
+    item_type: GraphQLOutputType | None  # the list's item type, for errors located at an item
+    item_nullable: bool
+
+
+class _Branch(NamedTuple):
+    """A plain field whose value is an object or a list of objects."""
+
+    attribute: str
+    shape: _Shape
+    return_type: GraphQLOutputType
+
+
+class _Call(NamedTuple):
+    """A field with a resolver and no arguments: how to call the resolver directly."""
+
+    call: Callable[[Any, Any], Any]  # (source, strawberry info) -> the resolver's value
+    field: StrawberryField
+    info_class: type
+
+
 _NOT_PLAIN: Any = object()
-# By the field's id (graphql-core's fields are not hashable), with the field kept alive so
-# that its id cannot be reused.
-_LEAVES: dict[int, tuple[GraphQLField, _Leaf | None]] = {}
+# By the field's or the type's id (graphql-core's are not hashable), with it kept alive so
+# that its id cannot be reused. The schema is built once per process: these stay small.
+_LEAVES: dict[int, tuple[GraphQLField, _Leaf | _Branch | _Call | None]] = {}
+_SHAPES: dict[int, tuple[GraphQLOutputType, _Shape | None]] = {}
 
 
-def plain_leaf(field_def: GraphQLField) -> _Leaf | None:
-    """How to read ``field_def`` directly, or None when it needs graphql-core's full path.
+def shape_of(return_type: GraphQLOutputType) -> _Shape | None:
+    """How the direct loop completes a value of ``return_type``, or None when it cannot."""
+    known = _SHAPES.get(id(return_type))
+    if known is not None:
+        return known[1]
+    shape = None
+    nullable = not isinstance(return_type, GraphQLNonNull)
+    inner = return_type if nullable else return_type.of_type  # type: ignore[union-attr]
+    if isinstance(inner, GraphQLObjectType):
+        shape = _Shape(inner, nullable, False, None, False)
+    elif isinstance(inner, GraphQLList):
+        item_type = inner.of_type
+        item_nullable = not isinstance(item_type, GraphQLNonNull)
+        item = item_type if item_nullable else item_type.of_type  # type: ignore[union-attr]
+        if isinstance(item, GraphQLObjectType):
+            shape = _Shape(item, nullable, True, item_type, item_nullable)
+    _SHAPES[id(return_type)] = (return_type, shape)
+    return shape
 
-    Computed once per field of the schema (the schema is built once per process)."""
+
+def direct_path(field_def: GraphQLField, schema: GraphQLSchema) -> _Leaf | _Branch | _Call | None:
+    """How to answer ``field_def`` directly (read, read an object, call), or None when it
+    needs graphql-core's full path.
+
+    Computed once per field of the schema."""
     known = _LEAVES.get(id(field_def))
     if known is not None:
         return known[1]
-    leaf = None
+    found: _Leaf | _Branch | _Call | None = None
     strawberry_field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if (
+    if isinstance(strawberry_field, StrawberryField) and strawberry_field.base_resolver is not None:
+        found = _direct_call(field_def, strawberry_field, schema)
+    elif (
         isinstance(strawberry_field, StrawberryField)
         and getattr(field_def.resolve, "_is_default", False)  # a basic field: getattr
         and strawberry_field.default_resolver is getattr
@@ -61,21 +131,58 @@ def plain_leaf(field_def: GraphQLField) -> _Leaf | None:
         nullable = not isinstance(field_def.type, GraphQLNonNull)
         named = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
         if is_leaf_type(named):
-            leaf = _Leaf(strawberry_field.python_name, cast(GraphQLLeafType, named).coerce_output_value, nullable)
-    _LEAVES[id(field_def)] = (field_def, leaf)
-    return leaf
+            found = _Leaf(strawberry_field.python_name, cast(GraphQLLeafType, named).coerce_output_value, nullable)
+        elif (shape := shape_of(field_def.type)) is not None:
+            found = _Branch(strawberry_field.python_name, shape, field_def.type)
+    _LEAVES[id(field_def)] = (field_def, found)
+    return found
+
+
+def _direct_call(field_def: GraphQLField, field: StrawberryField, schema: GraphQLSchema) -> _Call | None:
+    """The resolver of ``field`` as strawberry would call it, when strawberry would add
+    nothing but the call: no arguments to convert, no field extension (permissions are
+    extensions), no exception handler of the schema's to consult."""
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    resolver = field.base_resolver
+    if (
+        strawberry_schema is None
+        or getattr(strawberry_schema, "exception_handlers", ())
+        or resolver is None
+        or field_def.args
+        or field.arguments
+        or field.extensions
+        or field.is_subscription
+    ):
+        return None
+    func = resolver.wrapped_func
+    pass_self = resolver.self_parameter is not None
+    keywords = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+
+    def call(source: Any, info: Any) -> Any:
+        kwargs = dict.fromkeys(keywords, source)
+        if info_name is not None:
+            kwargs[info_name] = info
+        return func(source, **kwargs) if pass_self else func(**kwargs)
+
+    return _Call(call, field, strawberry_schema.config.info_class)
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """strawberry's execution context, with plain scalar fields read directly."""
+    """strawberry's execution context, with the short paths described above."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Per selection set of this request, its fields and how to read each: a page's 50
         # rows share one selection set (graphql-core memoizes it), so this is made once.
-        self._plans: dict[tuple[int, str], tuple[Any, list[tuple[str, Any, _Leaf | None]]]] = {}
+        self._plans: dict[tuple[int, str], tuple[Any, list[tuple[str, Any, _Leaf | _Branch | _Call | None]]]] = {}
+        # Per (field nodes, object type): the object's grouped field set, or None when
+        # graphql-core must collect it itself (@defer below it, or @stream on the field).
+        self._subfield_sets: dict[tuple[int, str], tuple[Any, Any]] = {}
+        # A middleware (an extension implementing ``resolve``) must see every field.
+        self._direct = not (self.middleware_manager is not None and self.middleware_manager.middlewares)
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[str, Any, _Leaf | None]]:
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[str, Any, _Leaf | _Branch | _Call | None]]:
         key = (id(grouped_field_set), parent_type.name)
         known = self._plans.get(key)
         if known is not None:
@@ -85,10 +192,24 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             field_def = fields.get(node.name.value)  # None for __typename: graphql-core's path
-            leaf = plain_leaf(field_def) if field_def is not None and not node.arguments else None
+            leaf = direct_path(field_def, self.schema) if field_def is not None and not node.arguments else None
             plan.append((response_name, field_details_list, leaf))
         self._plans[key] = (grouped_field_set, plan)  # the set kept alive: its id stays its own
         return plan
+
+    def _subfields(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        """The grouped field set of ``object_type`` under these field nodes, or None."""
+        key = (id(field_details_list), object_type.name)
+        known = self._subfield_sets.get(key)
+        if known is not None:
+            return known[1]
+        grouped = None
+        if not any(details.node.directives for details in field_details_list):  # no @stream
+            collected = self.collect_subfields(object_type, field_details_list)
+            if not collected.new_defer_usages:
+                grouped = collected.grouped_field_set
+        self._subfield_sets[key] = (field_details_list, grouped)  # kept alive, as in _plan
+        return grouped
 
     def execute_fields(
         self,
@@ -98,10 +219,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        """graphql-core's ``execute_fields`` (3.3), with the short path in its loop."""
-        # strawberry always passes a manager; it wraps fields only when an extension
-        # implements ``resolve`` (none of ours does), and such a middleware must see every field.
-        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+        """graphql-core's ``execute_fields`` (3.3), with the short paths in its loop."""
+        if not self._direct:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
@@ -109,10 +228,27 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             for response_name, field_details_list, leaf in self._plan(parent_type, grouped_field_set):
                 if leaf is not None:
-                    value = _read(source_value, leaf)
-                    if value is not _NOT_PLAIN:
-                        results[response_name] = value
+                    if type(leaf) is _Leaf:
+                        value = _read(source_value, leaf)
+                        if value is not _NOT_PLAIN:
+                            results[response_name] = value
+                            continue
+                    elif type(leaf) is _Call:
+                        result = self._execute_call(cast(_Call, leaf), parent_type, source_value,
+                                                    field_details_list, Path(path, response_name, parent_type.name),
+                                                    position_context)
+                        results[response_name] = result
+                        if is_awaitable(result):
+                            awaitable_fields.append(response_name)
                         continue
+                    elif position_context is None:
+                        field_path = Path(path, response_name, parent_type.name)
+                        value = self._branch(cast(_Branch, leaf), source_value, field_details_list, field_path)
+                        if value is not _NOT_PLAIN:
+                            results[response_name] = value
+                            if is_awaitable(value):
+                                awaitable_fields.append(response_name)
+                            continue
                 result = self.execute_field(
                     parent_type,
                     source_value,
@@ -141,6 +277,116 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def _execute_call(self, call: _Call, parent_type: GraphQLObjectType, source: Any, field_details_list: Any,
+                      path: Path, position_context: Any) -> Any:
+        """graphql-core's ``execute_field`` for a field with no arguments, calling the
+        resolver itself instead of through strawberry's wrappers."""
+        field_def = parent_type.fields[field_details_list[0].node.name.value]
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, [details.node for details in field_details_list], parent_type, path)
+        try:
+            result = call.call(source, call.info_class(_raw_info=info, _field=call.field))
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(return_type, field_details_list, info, path, result, position_context)
+            completed = self.complete_value(return_type, field_details_list, info, path, result, position_context)
+        except Exception as raw_error:  # noqa: BLE001 - any field error, located as graphql-core does
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_field(completed, return_type, field_details_list, path)
+        return completed
+
+    def _branch(self, branch: _Branch, source: Any, field_details_list: Any, path: Path) -> Any:
+        """A plain object field, as ``execute_field`` would answer it, or ``_NOT_PLAIN``."""
+        try:
+            value = getattr(source, branch.attribute)
+        except Exception:  # noqa: BLE001 - graphql-core runs the field again and reports it
+            return _NOT_PLAIN
+        # Errors of the objects' own fields are this field's, as in execute_field.
+        try:
+            completed = self._complete(branch.shape, field_details_list, None, path, value)
+        except Exception as raw_error:  # noqa: BLE001 - any field error, located as graphql-core does
+            self.handle_field_error(raw_error, branch.return_type, field_details_list, path)
+            return None
+        if completed is _NOT_PLAIN or not self.is_awaitable(completed):
+            return completed
+        return self._await_field(completed, branch.return_type, field_details_list, path)
+
+    async def _await_field(self, completed: Awaitable[Any], return_type: GraphQLOutputType,
+                           field_details_list: Any, path: Path) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:  # noqa: BLE001 - any field error, located as graphql-core does
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """graphql-core's ``complete_value``, with objects and lists of objects (a resolver's
+        value) completed by the direct loop."""
+        if position_context is None and self._direct:
+            shape = shape_of(return_type)
+            if shape is not None:
+                completed = self._complete(shape, field_details_list, info, path, result)
+                if completed is not _NOT_PLAIN:
+                    return completed
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _complete(self, shape: _Shape, field_details_list: Any, info: Any, path: Path, value: Any) -> Any:
+        """``value`` completed, or ``_NOT_PLAIN`` (before anything ran) when graphql-core must
+        complete it: errors and the unusual are worded by graphql-core alone."""
+        if value is None:
+            return None if shape.nullable else _NOT_PLAIN
+        object_type = shape.object_type
+        grouped = self._subfields(object_type, field_details_list)
+        if grouped is None:
+            return _NOT_PLAIN
+        is_awaitable = self.is_awaitable
+        is_type_of = object_type.is_type_of
+        if not shape.is_list:
+            if isinstance(value, Exception) or is_awaitable(value) or (is_type_of and not is_type_of(value, info)):
+                return _NOT_PLAIN
+            return self.execute_fields(object_type, value, path, grouped, None)
+        if not isinstance(value, list | tuple):
+            return _NOT_PLAIN
+        for item in value:
+            if item is None or isinstance(item, Exception) or is_awaitable(item) or (
+                is_type_of and not is_type_of(item, info)
+            ):
+                return _NOT_PLAIN
+        item_type = cast(GraphQLOutputType, shape.item_type)
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        for index, item in enumerate(value):
+            item_path = Path(path, index, None)
+            try:
+                item_result = self.execute_fields(object_type, item, item_path, grouped, None)
+            except Exception as raw_error:  # noqa: BLE001 - as complete_list_item_value: the item's error
+                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                item_result = None
+            else:
+                if is_awaitable(item_result):
+                    item_result = self._await_field(item_result, item_type, field_details_list, item_path)
+                    awaitable_indices.append(index)
+            completed.append(item_result)
+        if not awaitable_indices:
+            return completed
+
+        async def get_completed() -> list[Any]:
+            awaited = await gather_with_cancel(*(completed[index] for index in awaitable_indices))
+            for index, item_result in zip(awaitable_indices, awaited, strict=True):
+                completed[index] = item_result
+            return completed
+
+        return get_completed()
 
 
 def _read(source: Any, leaf: _Leaf) -> Any:
