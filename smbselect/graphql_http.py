@@ -129,6 +129,17 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
         response.headers["X-Request-ID"] = ctx.request_id
         return ctx
 
+    async def execute_operation(  # type: ignore[override]
+        self, request: Request, request_adapter: Any, request_data: Any, context: Any, root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        try:
+            return await super().execute_operation(request, request_adapter, request_data, context, root_value,
+                                                   sub_response)
+        finally:
+            if isinstance(context, Context):
+                context.release()  # as on the short path: see Context.release
+
     def decode_json(self, data: str | bytes) -> object:
         """JSON that cannot be UTF-8 (a lone surrogate escape such as "\\ud800") is refused
         as malformed (400) here, instead of failing deep in a database driver."""
@@ -260,13 +271,16 @@ class GraphQLEndpoint:
         ctx = await self.view.context_for(request)
         if validated(schema._schema, query, MAX_TOKENS, rules_for(ctx, LIMIT_RULES)):
             return None
-        result = execute(
-            schema._schema, document, context_value=ctx, variable_values=variables,
-            operation_name=operation_name, executor_class=ExecutionContext,
-            is_awaitable=optimized_is_awaitable,
-        )
-        if optimized_is_awaitable(result):
-            result = await result
+        try:
+            result = execute(
+                schema._schema, document, context_value=ctx, variable_values=variables,
+                operation_name=operation_name, executor_class=ExecutionContext,
+                is_awaitable=optimized_is_awaitable,
+            )
+            if optimized_is_awaitable(result):
+                result = await result
+        finally:
+            ctx.release()
         assert isinstance(result, ExecutionResult)
         if operation.operation is OperationType.MUTATION:
             # It may have queued email: deliver it now, not at the next poll. Not after a
