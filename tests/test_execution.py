@@ -193,19 +193,7 @@ async def test_errors_are_reported_where_they_happen() -> None:
     assert "non-nullable" in result.errors[0].message
 
 
-async def test_plain_fields_take_the_short_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    from smbselect.schema import execution
-
-    read: list[str] = []
-    original = execution._read
-    monkeypatch.setattr(execution, "_read", lambda source, leaf: read.append(leaf.attribute) or original(source, leaf))
-    ITEMS[:] = CASES["plain"]
-    result = await FAST.execute("{ items { name shout count } }")
-    assert result.errors is None
-    assert read == ["name", "count", "name", "count"]  # not `shout`, which has a resolver
-
-
-async def test_objects_and_resolvers_take_the_short_path(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_fields_take_the_short_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     fields: list[str] = []
     original = ExecutionContext.execute_field
 
@@ -215,8 +203,8 @@ async def test_objects_and_resolvers_take_the_short_path(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(ExecutionContext, "execute_field", spy)
     ITEMS[:] = CASES["plain"]
-    document = "{ items { name child { name upper } kids { name laterSize } made { name } shout later } secret }"
+    document = "{ items { name count colour at child { name upper } kids { name laterSize } made { name } shout later } secret }"
     result = await FAST.execute(document)
     assert result.errors and [e.message for e in result.errors] == ["Not for you."]
     assert result.data and result.data["items"][1]["kids"] == [{"name": "k", "laterSize": 1}, {"name": "l", "laterSize": 2}]
-    assert fields == ["secret"]  # only the field with a permission takes graphql-core's path
+    assert fields == ["secret"]  # plain, object and resolver fields alike; not the one with a permission

@@ -33,13 +33,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple, cast
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
@@ -55,6 +58,9 @@ class _Leaf(NamedTuple):
     attribute: str
     coerce: Callable[[Any], Any]
     nullable: bool
+    # A value of exactly this type is its own coerced value (str for String and ID, bool
+    # for Boolean: graphql-core's serializers return those as they are), so no call.
+    exact: type | None
 
 
 class _Shape(NamedTuple):
@@ -83,11 +89,15 @@ class _Call(NamedTuple):
     info_class: type
 
 
+_Plan = list[tuple[str, Any, "_Leaf | _Branch | _Call | None"]]
+"""Per field of a selection set: its response name, its field nodes, and how to answer it."""
+
 _NOT_PLAIN: Any = object()
 # By the field's or the type's id (graphql-core's are not hashable), with it kept alive so
 # that its id cannot be reused. The schema is built once per process: these stay small.
 _LEAVES: dict[int, tuple[GraphQLField, _Leaf | _Branch | _Call | None]] = {}
 _SHAPES: dict[int, tuple[GraphQLOutputType, _Shape | None]] = {}
+_EXACT: dict[int, type] = {id(GraphQLString): str, id(GraphQLID): str, id(GraphQLBoolean): bool}
 
 
 def shape_of(return_type: GraphQLOutputType) -> _Shape | None:
@@ -131,7 +141,8 @@ def direct_path(field_def: GraphQLField, schema: GraphQLSchema) -> _Leaf | _Bran
         nullable = not isinstance(field_def.type, GraphQLNonNull)
         named = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
         if is_leaf_type(named):
-            found = _Leaf(strawberry_field.python_name, cast(GraphQLLeafType, named).coerce_output_value, nullable)
+            found = _Leaf(strawberry_field.python_name, cast(GraphQLLeafType, named).coerce_output_value, nullable,
+                          _EXACT.get(id(named)))
         elif (shape := shape_of(field_def.type)) is not None:
             found = _Branch(strawberry_field.python_name, shape, field_def.type)
     _LEAVES[id(field_def)] = (field_def, found)
@@ -175,20 +186,20 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         # Per selection set of this request, its fields and how to read each: a page's 50
         # rows share one selection set (graphql-core memoizes it), so this is made once.
-        self._plans: dict[tuple[int, str], tuple[Any, list[tuple[str, Any, _Leaf | _Branch | _Call | None]]]] = {}
+        self._plans: dict[tuple[int, str], tuple[Any, _Plan]] = {}
         # Per (field nodes, object type): the object's grouped field set, or None when
         # graphql-core must collect it itself (@defer below it, or @stream on the field).
         self._subfield_sets: dict[tuple[int, str], tuple[Any, Any]] = {}
         # A middleware (an extension implementing ``resolve``) must see every field.
         self._direct = not (self.middleware_manager is not None and self.middleware_manager.middlewares)
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[str, Any, _Leaf | _Branch | _Call | None]]:
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan:
         key = (id(grouped_field_set), parent_type.name)
         known = self._plans.get(key)
         if known is not None:
             return known[1]
         fields = parent_type.fields
-        plan = []
+        plan: _Plan = []
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             field_def = fields.get(node.name.value)  # None for __typename: graphql-core's path
@@ -222,33 +233,46 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's ``execute_fields`` (3.3), with the short paths in its loop."""
         if not self._direct:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        return self._run(parent_type, source_value, path, self._plan(parent_type, grouped_field_set), position_context)
+
+    def _run(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None, plan: _Plan,
+             position_context: Any) -> AwaitableOrValue[dict[str, Any]]:
+        """``execute_fields`` over a plan (a list's rows share one, looked up once)."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list, leaf in self._plan(parent_type, grouped_field_set):
-                if leaf is not None:
-                    if type(leaf) is _Leaf:
-                        value = _read(source_value, leaf)
-                        if value is not _NOT_PLAIN:
+            for response_name, field_details_list, direct in plan:
+                kind = type(direct)
+                if kind is _Leaf:
+                    leaf = cast(_Leaf, direct)
+                    try:
+                        value = getattr(source_value, leaf.attribute)
+                    except Exception:  # noqa: BLE001 - graphql-core runs the field again and reports it
+                        value = _NOT_PLAIN
+                    else:
+                        if type(value) is leaf.exact:
                             results[response_name] = value
                             continue
-                    elif type(leaf) is _Call:
-                        result = self._execute_call(cast(_Call, leaf), parent_type, source_value,
-                                                    field_details_list, Path(path, response_name, parent_type.name),
-                                                    position_context)
-                        results[response_name] = result
-                        if is_awaitable(result):
+                        value = _coerced(value, leaf)
+                    if value is not _NOT_PLAIN:
+                        results[response_name] = value
+                        continue
+                elif kind is _Call:
+                    result = self._execute_call(cast(_Call, direct), parent_type, source_value, field_details_list,
+                                                Path(path, response_name, parent_type.name), position_context)
+                    results[response_name] = result
+                    if type(result) is not dict and is_awaitable(result):
+                        awaitable_fields.append(response_name)
+                    continue
+                elif kind is _Branch and position_context is None:
+                    value = self._branch(cast(_Branch, direct), source_value, field_details_list,
+                                         Path(path, response_name, parent_type.name))
+                    if value is not _NOT_PLAIN:
+                        results[response_name] = value
+                        if type(value) is not dict and is_awaitable(value):
                             awaitable_fields.append(response_name)
                         continue
-                    elif position_context is None:
-                        field_path = Path(path, response_name, parent_type.name)
-                        value = self._branch(cast(_Branch, leaf), source_value, field_details_list, field_path)
-                        if value is not _NOT_PLAIN:
-                            results[response_name] = value
-                            if is_awaitable(value):
-                                awaitable_fields.append(response_name)
-                            continue
                 result = self.execute_field(
                     parent_type,
                     source_value,
@@ -354,7 +378,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not shape.is_list:
             if isinstance(value, Exception) or is_awaitable(value) or (is_type_of and not is_type_of(value, info)):
                 return _NOT_PLAIN
-            return self.execute_fields(object_type, value, path, grouped, None)
+            return self._run(object_type, value, path, self._plan(object_type, grouped), None)
         if not isinstance(value, list | tuple):
             return _NOT_PLAIN
         for item in value:
@@ -363,17 +387,18 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             ):
                 return _NOT_PLAIN
         item_type = cast(GraphQLOutputType, shape.item_type)
+        plan = self._plan(object_type, grouped)
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         for index, item in enumerate(value):
             item_path = Path(path, index, None)
             try:
-                item_result = self.execute_fields(object_type, item, item_path, grouped, None)
+                item_result = self._run(object_type, item, item_path, plan, None)
             except Exception as raw_error:  # noqa: BLE001 - as complete_list_item_value: the item's error
                 self.handle_field_error(raw_error, item_type, field_details_list, item_path)
                 item_result = None
             else:
-                if is_awaitable(item_result):
+                if type(item_result) is not dict and is_awaitable(item_result):
                     item_result = self._await_field(item_result, item_type, field_details_list, item_path)
                     awaitable_indices.append(index)
             completed.append(item_result)
@@ -389,12 +414,11 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return get_completed()
 
 
-def _read(source: Any, leaf: _Leaf) -> Any:
-    """The coerced value, or ``_NOT_PLAIN`` when graphql-core must handle the field."""
+def _coerced(value: Any, leaf: _Leaf) -> Any:
+    """``value`` coerced, or ``_NOT_PLAIN`` when graphql-core must handle the field."""
+    if value is None:  # null; for a non-null field an error, which graphql-core words
+        return None if leaf.nullable else _NOT_PLAIN
     try:
-        value = getattr(source, leaf.attribute)
-        if value is None:  # null; for a non-null field an error, which graphql-core words
-            return None if leaf.nullable else _NOT_PLAIN
         coerced = leaf.coerce(value)
     except Exception:  # noqa: BLE001 - graphql-core runs the field again and reports it
         return _NOT_PLAIN
