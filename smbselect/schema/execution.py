@@ -390,18 +390,24 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plan = self._plan(object_type, grouped)
         completed: list[Any] = []
         awaitable_indices: list[int] = []
-        for index, item in enumerate(value):
-            item_path = Path(path, index, None)
-            try:
-                item_result = self._run(object_type, item, item_path, plan, None)
-            except Exception as raw_error:  # noqa: BLE001 - as complete_list_item_value: the item's error
-                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-                item_result = None
-            else:
-                if type(item_result) is not dict and is_awaitable(item_result):
-                    item_result = self._await_field(item_result, item_type, field_details_list, item_path)
-                    awaitable_indices.append(index)
-            completed.append(item_result)
+        try:
+            for index, item in enumerate(value):
+                item_path = Path(path, index, None)
+                try:
+                    item_result = self._run(object_type, item, item_path, plan, None)
+                except Exception as raw_error:  # noqa: BLE001 - as complete_list_item_value: the item's error
+                    # (raises again for a non-null item: the error nulls the list or above)
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    item_result = None
+                else:
+                    if type(item_result) is not dict and is_awaitable(item_result):
+                        item_result = self._await_field(item_result, item_type, field_details_list, item_path)
+                        awaitable_indices.append(index)
+                completed.append(item_result)
+        except Exception:
+            if awaitable_indices:  # the rows already started settle, as graphql-core lets them
+                self.settle_in_background([completed[index] for index in awaitable_indices])
+            raise
         if not awaitable_indices:
             return completed
 
