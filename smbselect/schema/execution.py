@@ -70,7 +70,6 @@ class _Shape(NamedTuple):
     nullable: bool  # the field (or the list) may be null
     is_list: bool
     item_type: GraphQLOutputType | None  # the list's item type, for errors located at an item
-    item_nullable: bool
 
 
 class _Branch(NamedTuple):
@@ -109,13 +108,12 @@ def shape_of(return_type: GraphQLOutputType) -> _Shape | None:
     nullable = not isinstance(return_type, GraphQLNonNull)
     inner = return_type if nullable else return_type.of_type  # type: ignore[union-attr]
     if isinstance(inner, GraphQLObjectType):
-        shape = _Shape(inner, nullable, False, None, False)
+        shape = _Shape(inner, nullable, False, None)
     elif isinstance(inner, GraphQLList):
         item_type = inner.of_type
-        item_nullable = not isinstance(item_type, GraphQLNonNull)
-        item = item_type if item_nullable else item_type.of_type  # type: ignore[union-attr]
+        item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         if isinstance(item, GraphQLObjectType):
-            shape = _Shape(item, nullable, True, item_type, item_nullable)
+            shape = _Shape(item, nullable, True, item_type)
     _SHAPES[id(return_type)] = (return_type, shape)
     return shape
 
@@ -203,8 +201,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             field_def = fields.get(node.name.value)  # None for __typename: graphql-core's path
-            leaf = direct_path(field_def, self.schema) if field_def is not None and not node.arguments else None
-            plan.append((response_name, field_details_list, leaf))
+            direct = direct_path(field_def, self.schema) if field_def is not None and not node.arguments else None
+            plan.append((response_name, field_details_list, direct))
         self._plans[key] = (grouped_field_set, plan)  # the set kept alive: its id stays its own
         return plan
 
