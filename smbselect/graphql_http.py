@@ -139,6 +139,8 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
         finally:
             if isinstance(context, Context):
                 context.release()  # as on the short path: see Context.release
+            if _is_mutation(request_data):
+                self.relay.wake()  # as on the short path: only a mutation may have queued email
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON that cannot be UTF-8 (a lone surrogate escape such as "\\ud800") is refused
@@ -160,10 +162,19 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # type: ignore[override]
         return HTMLResponse(graphiql_html())
 
-    async def process_result(self, request: Request, result: Any) -> Any:  # type: ignore[override]
-        if request.method == "POST":
-            self.relay.wake()  # a mutation may have queued email: deliver it now, not at the next poll
-        return await super().process_result(request, result)
+
+
+def _is_mutation(request_data: Any) -> bool:
+    """Whether strawberry's view ran a mutation (a query can queue no email). A document
+    that does not parse, or names no operation of its own, ran nothing."""
+    query = getattr(request_data, "query", None)
+    if not isinstance(query, str):
+        return False
+    try:
+        operation = get_operation_ast(parsed(query, MAX_TOKENS), request_data.operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is OperationType.MUTATION
 
 
 def _log_disconnect() -> None:

@@ -180,22 +180,26 @@ async def test_a_body_that_is_not_an_object_is_a_clear_400(client, paths: Paths,
     assert response.text == 'Send a JSON object: {"query": "...", "variables": {...}}.'
 
 
-async def test_only_a_mutation_wakes_the_mail_relay(app, client, partner_client, paths: Paths) -> None:
+@pytest.mark.parametrize("strawberry_only", [False, True], ids=["short path", "strawberry"])
+async def test_only_a_mutation_wakes_the_mail_relay(app, client, partner_client, paths: Paths,
+                                                    strawberry_only: bool) -> None:
     # A wake is a drain of the outbox; after every query, the relay drained once per request.
     relay = app.state.relay
     relay._wake.clear()
-    # when: queries, on the short path
+    paths.strawberry_only = strawberry_only
+    # when: queries (one that fails to parse too)
     for _ in range(3):
         response = await partner_client.post(ME)
         assert response.json()["data"]["me"]["username"] == "kit.partner"
+    assert "errors" in (await partner_client.post("mutation { nope")).json()
     # then
-    assert paths.answered == [True, True, True]
+    assert paths.answered == [not strawberry_only] * 3 + [False]
     assert not relay._wake.is_set()
     # when: a mutation that queues an email
     response = await client.post("mutation { passwordResetRequest(input: {login: \"kit.partner\"}) { userErrors { code } } }")
     # then: the relay is told at once
     assert response.json()["data"]["passwordResetRequest"]["userErrors"] == []
-    assert paths.answered[-1] is True
+    assert paths.answered[-1] is not strawberry_only
     assert relay._wake.is_set()
 
 
