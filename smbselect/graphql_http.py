@@ -163,7 +163,6 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
         return HTMLResponse(graphiql_html())
 
 
-
 def _is_mutation(request_data: Any) -> bool:
     """Whether strawberry's view ran a mutation (a query can queue no email). A document
     that does not parse, or names no operation of its own, ran nothing."""

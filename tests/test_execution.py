@@ -44,6 +44,19 @@ class Child(Named):
 
 
 @strawberry.type
+class Checked:
+    """A type with its own type check, which graphql-core always gives the resolve info."""
+
+    name: str
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        if info is None:
+            raise AssertionError("is_type_of without the resolve info")
+        return isinstance(obj, Checked)
+
+
+@strawberry.type
 class Item:
     name: str
     count: int
@@ -55,6 +68,7 @@ class Item:
     first: Child = strawberry.field(default_factory=lambda: Child(name="first"))
     kids: list[Child] = strawberry.field(default_factory=list)
     maybe_kids: list[Child | None] | None = None
+    checked: Checked | None = None
 
     @strawberry.field
     def made(self) -> list[Child]:  # a resolver's list of objects
@@ -82,13 +96,6 @@ class Broken:
     @property
     def label(self) -> str:
         raise RuntimeError("label went wrong")
-
-    def made(self) -> list[Child]:
-        raise RuntimeError("made went wrong")
-
-    root_name = Item.root_name
-    shout = Item.shout
-    later = Item.later
 
 
 ITEMS: list[Any] = []
@@ -141,13 +148,14 @@ DOCUMENTS = [
     "{ laterItems { name kids { upper } made { name } } one { name first { name __typename } } }",
     "{ items { kids @include(if: true) { name } first @skip(if: false) { name } } named { name } }",
     "{ one { ...F kids { ...on Child { name } } } } fragment F on Item { first { upper } made { size } }",
-    "{ secret items { name } }",
+    "{ secret items { name checked { name } } }",
 ]
 
 
 def _broken(**values: Any) -> Broken:
     base: dict[str, Any] = {"name": "b", "count": 2, "colour": Colour.BLUE, "at": datetime.datetime(2026, 1, 1), "note": "n",
-                            "child": None, "first": Child(name="f"), "kids": [], "maybe_kids": None}
+                            "child": None, "first": Child(name="f"), "kids": [], "maybe_kids": None,
+                            "checked": None}
     base.update(values)
     return Broken(**base)
 
@@ -156,7 +164,7 @@ CASES = {
     "plain": [Item(name="a", count=1, colour=Colour.RED, at=datetime.datetime(2026, 1, 2, 3, 4, 5)),
               Item(name="b", count=2, colour=Colour.BLUE, at=datetime.datetime(2026, 1, 1), note="n",
                    child=Child(name="c", size=3), kids=[Child(name="k", size=1), Child(name="l", size=2)],
-                   maybe_kids=[Child(name="m"), None])],
+                   maybe_kids=[Child(name="m"), None], checked=Checked(name="c"))],
     "an error inside a list's objects": [
         Item(name="a", count=1, colour=Colour.RED, at=datetime.datetime(2026, 1, 2),
              kids=[Child(name="k", size=1), Child(name="no size")], child=Child(name="c"))],
@@ -165,7 +173,7 @@ CASES = {
              kids=[Child(name="k", size=1), Child(name=None)])],  # type: ignore[arg-type]
     "null in a list of non-null objects": [
         Item(name="a", count=1, colour=Colour.RED, at=datetime.datetime(2026, 1, 2), kids=[None])],  # type: ignore[list-item]
-    "an object of the wrong type": [_broken(child="not a child", first=Item, kids=[1, 2])],
+    "an object of the wrong type": [_broken(child="not a child", first=Item, kids=[1, 2], checked=Child(name="x"))],
     "a list that is not a list": [_broken(kids=Child(name="alone"), first=None, maybe_kids=[Child(name="x"), "y"])],
     "null in a non-null field": [_broken(name=None)],
     "a value the scalar refuses": [_broken(count="many")],

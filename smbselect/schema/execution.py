@@ -70,6 +70,10 @@ class _Shape(NamedTuple):
     nullable: bool  # the field (or the list) may be null
     is_list: bool
     item_type: GraphQLOutputType | None  # the list's item type, for errors located at an item
+    # The type's ``is_type_of`` reads the resolve info: a plain field (which has none)
+    # leaves such an object to graphql-core. strawberry's own (for types with interfaces)
+    # ignores it.
+    type_check_needs_info: bool
 
 
 class _Branch(NamedTuple):
@@ -84,6 +88,7 @@ class _Call(NamedTuple):
     """A field with a resolver and no arguments: how to call the resolver directly."""
 
     call: Callable[[Any, Any], Any]  # (source, strawberry info) -> the resolver's value
+    field_def: GraphQLField
     field: StrawberryField
     info_class: type
 
@@ -108,14 +113,19 @@ def shape_of(return_type: GraphQLOutputType) -> _Shape | None:
     nullable = not isinstance(return_type, GraphQLNonNull)
     inner = return_type if nullable else return_type.of_type  # type: ignore[union-attr]
     if isinstance(inner, GraphQLObjectType):
-        shape = _Shape(inner, nullable, False, None)
+        shape = _Shape(inner, nullable, False, None, _type_check_needs_info(inner))
     elif isinstance(inner, GraphQLList):
         item_type = inner.of_type
         item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         if isinstance(item, GraphQLObjectType):
-            shape = _Shape(item, nullable, True, item_type)
+            shape = _Shape(item, nullable, True, item_type, _type_check_needs_info(item))
     _SHAPES[id(return_type)] = (return_type, shape)
     return shape
+
+
+def _type_check_needs_info(object_type: GraphQLObjectType) -> bool:
+    check = object_type.is_type_of
+    return check is not None and getattr(check, "__module__", None) != GraphQLCoreConverter.__module__
 
 
 def direct_path(field_def: GraphQLField, schema: GraphQLSchema) -> _Leaf | _Branch | _Call | None:
@@ -174,7 +184,7 @@ def _direct_call(field_def: GraphQLField, field: StrawberryField, schema: GraphQ
             kwargs[info_name] = info
         return func(source, **kwargs) if pass_self else func(**kwargs)
 
-    return _Call(call, field, strawberry_schema.config.info_class)
+    return _Call(call, field_def, field, strawberry_schema.config.info_class)
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -304,7 +314,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                       path: Path, position_context: Any) -> Any:
         """graphql-core's ``execute_field`` for a field with no arguments, calling the
         resolver itself instead of through strawberry's wrappers."""
-        field_def = parent_type.fields[field_details_list[0].node.name.value]
+        field_def = call.field_def
         return_type = field_def.type
         info = self.build_resolve_info(field_def, [details.node for details in field_details_list], parent_type, path)
         try:
@@ -373,6 +383,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return _NOT_PLAIN
         is_awaitable = self.is_awaitable
         is_type_of = object_type.is_type_of
+        if info is None and shape.type_check_needs_info:
+            return _NOT_PLAIN
         if not shape.is_list:
             if isinstance(value, Exception) or is_awaitable(value) or (is_type_of and not is_type_of(value, info)):
                 return _NOT_PLAIN
