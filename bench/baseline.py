@@ -483,7 +483,7 @@ class Baseline:
         )
         info = ev.info()
         ev.required_documents = self.plugins.required_documents(pdef, [info])[a["id"]]
-        if status in EDITABLE or status == ApplicationStatus.SUBMITTED:
+        if status in EDITABLE:  # other statuses' blockers are INVALID_STATUS alone, as in the queue
             people = {x["user_id"]: x for x in allocs}
             cert_infos = {uid: [CertificationInfo(c["code"], as_date(c["expires_on"])) for c in cs]
                           for uid, cs in certs.items()}

@@ -125,3 +125,32 @@ async def test_the_in_progress_table_reads_each_program_with_its_applications(cl
     assert [a["program"]["code"] for a in data["node"]["applications"]] == ["SMB_SELECT"]
     assert not [s for s in sql.statements if 'FROM "program"' in s], sql.statements
     assert sql.count <= 4, sql.statements  # session, acting locations, the location, its applications
+
+
+async def test_a_page_of_submitted_applications_checks_no_qualification(client, world):
+    """A SUBMITTED application's blockers are INVALID_STATUS alone: its page reads no
+    certification and no staff row to check its people (an approval still checks them:
+    test_review), and shows those people from one statement. An editable application on
+    the same page is still checked, and its people come from that same statement."""
+    await _many_applications(world, 3)
+    rows = await Application.all().order_by("id")
+    for row in rows[:2]:
+        row.status = "SUBMITTED"
+        await row.save()
+    admin = await client.as_user("admin", testing.ADMIN_PASSWORD)
+    query = APPROVAL_QUEUE.replace("applications(first: $first)",
+                                   "applications(first: $first, filter: {status: [SUBMITTED]})")
+    with testing.SqlCounter() as sql:
+        data = await admin.data(query, {"first": 10})
+    nodes = [e["node"] for e in data["applications"]["edges"]]
+    assert [n["jobAllocations"][0]["user"]["username"] for n in nodes] == ["staff.000", "staff.001"]
+    assert all([b["code"] for b in n["submitBlockers"]] == ["INVALID_STATUS"] for n in nodes)
+    assert not [s for s in sql.statements if 'FROM "certification"' in s or 'FROM "location_staff"' in s], \
+        sql.statements
+    # the same page with the editable application: checked, its people read with the others
+    with testing.SqlCounter() as sql:
+        data = await admin.data(APPROVAL_QUEUE, {"first": 10})
+    by_status = {e["node"]["status"]: e["node"] for e in data["applications"]["edges"]}
+    assert by_status["NOT_SUBMITTED"]["jobAllocations"][0]["user"]["username"] == "staff.002"
+    assert [s for s in sql.statements if 'FROM "certification"' in s]
+    assert len([s for s in sql.statements if 'FROM "user" WHERE' in s]) == 1, sql.statements

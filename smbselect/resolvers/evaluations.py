@@ -24,7 +24,7 @@ def _rows(ctx: Context) -> dict[int, Application]:
 def _evaluations(ctx: Context) -> loaders.BatchLoader[int, rules.Evaluation]:
     async def batch(app_ids: list[int]) -> list[rules.Evaluation]:
         rows = _rows(ctx)
-        found = await rules.evaluate(ctx, [rows[i] for i in app_ids])
+        found = await rules.evaluate(ctx, [rows[i] for i in app_ids], submitted_too=False)  # blockers only
         return [found[i] for i in app_ids]
 
     return loaders.loader(ctx, "evaluation", batch)
@@ -56,11 +56,11 @@ async def prefetch(ctx: Context, rows: list[Application], *, people: bool) -> No
     cached = _rows(ctx)
     for row in rows:
         cached.setdefault(row.id, row)
-    found = await _evaluations(ctx).load_many([row.id for row in rows])
-    if people:
-        user_ids = {uid for ev in found for _, uid in ev.allocations}
-        user_ids |= {ev.terms.user_id for ev in found if ev.terms is not None}
-        await loaders.user_by_id(ctx).load_many(sorted(user_ids))
+    known = _evaluations(ctx)
+    wanted = [row for row in rows if known.peek(row.id) is loaders.MISSING]
+    # Evaluated here, not through the loader, to load the people with the checks' own.
+    for app_id, ev in (await rules.evaluate(ctx, wanted, submitted_too=False, people=people)).items():
+        known.prime(app_id, ev)
 
 
 # The same reads, answered only from what the request already holds: MISSING otherwise.
