@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import DocumentNode, parse
+from strawberry.extensions import SchemaExtension
 
 from smbselect.schema.execution import ExecutionContext
 
@@ -225,3 +227,72 @@ async def test_fields_take_the_short_paths(monkeypatch: pytest.MonkeyPatch) -> N
     assert result.errors and [e.message for e in result.errors] == ["Not for you."]
     assert result.data and result.data["items"][1]["kids"] == [{"name": "k", "laterSize": 1}, {"name": "l", "laterSize": 2}]
     assert fields == ["secret"]  # plain, object and resolver fields alike; not the one with a permission
+
+
+_PARSED: dict[str, DocumentNode] = {}
+
+
+class CachedParse(SchemaExtension):
+    """The requests of one text share one document, as the app's do (its pipeline caches
+    them), so the operation memo applies."""
+
+    def on_parse(self) -> Any:
+        execution = self.execution_context
+        query = execution.query or ""
+        if query not in _PARSED:
+            _PARSED[query] = parse(query)
+        execution.graphql_document = _PARSED[query]
+        yield
+
+
+MEMO = strawberry.Schema(query=Query, execution_context_class=ExecutionContext, extensions=[CachedParse])
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+async def test_an_operation_run_again_answers_as_graphql_core(document: str) -> None:
+    """Each document, cached, run over every data set in turn (and the first again): the
+    fields collected for the first request serve the next ones, whatever their data."""
+    for case in [*CASES, next(iter(CASES))]:
+        ITEMS[:] = CASES[case]
+        memo, plain = await MEMO.execute(document), await PLAIN.execute(document)
+        assert memo.data == plain.data, case
+        assert [(e.message, e.path) for e in memo.errors or []] == [(e.message, e.path) for e in plain.errors or []]
+
+
+@pytest.mark.parametrize("document", [
+    "query($x: Boolean!) { items { name count @include(if: $x) kids @skip(if: $x) { name } } }",
+    "query($x: Boolean!) { items { ...F } } fragment F on Item { name count @include(if: $x) }",
+    "query($x: Boolean!) { items { ...F @include(if: $x) name } } fragment F on Item { count }",
+])
+async def test_fields_chosen_by_variables_are_chosen_per_request(document: str) -> None:
+    """@skip and @include read the request's variables: such an operation is collected
+    for each request, never from an earlier one's fields."""
+    ITEMS[:] = CASES["plain"]
+    for x in (True, False, True):
+        memo = await MEMO.execute(document, variable_values={"x": x})
+        plain = await PLAIN.execute(document, variable_values={"x": x})
+        assert not memo.errors and memo.data == plain.data, x
+        assert list(memo.data["items"][0]) == list(plain.data["items"][0])  # type: ignore[index]
+
+
+async def test_an_operation_run_again_collects_no_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its second request reuses the first one's collected fields: graphql-core collects
+    nothing again (it did for every request before: about a tenth of a `me`)."""
+    from graphql.execution import executor
+
+    calls: list[str] = []
+    original = executor.collect_subfields
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append("collect")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(executor, "collect_subfields", spy)
+    ITEMS[:] = CASES["plain"]
+    document = "{ items { name child { name upper } kids { name laterSize } made { name } } one { name } }"
+    first = await MEMO.execute(document)
+    assert calls, "the first request collects its fields"
+    calls.clear()
+    again = await MEMO.execute(document)
+    assert again.data == first.data and not again.errors
+    assert calls == []

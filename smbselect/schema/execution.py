@@ -16,6 +16,8 @@ Here:
   objects' fields are executed directly;
 - the value of any other field (a resolver's), when it is an object or a list of objects,
   is completed by the same direct loop.
+- an operation whose selections carry no directive collects its fields once, for all its
+  requests (``_Memo``): graphql-core collects them for every request.
 
 The short paths change nothing a client can see. They apply only where graphql-core's own
 path could not differ: concrete object types (no interface or union to resolve), no
@@ -33,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple, cast
 
 from graphql import (
+    FragmentSpreadNode,
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
@@ -43,6 +46,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     GraphQLString,
+    OperationDefinitionNode,
     Undefined,
     is_leaf_type,
 )
@@ -187,19 +191,110 @@ def _direct_call(field_def: GraphQLField, field: StrawberryField, schema: GraphQ
     return _Call(call, field_def, field, strawberry_schema.config.info_class)
 
 
+class _Memo:
+    """What collecting an operation's fields gives, kept for its next requests.
+
+    graphql-core collects each selection set's fields anew for every request (and memoizes
+    them for that request only, by the identity of the field lists it made). For an
+    operation whose selections carry no directive, the result depends on the document alone
+    (and the schema): the same document (cached parsed, :mod:`smbselect.schema.pipeline`)
+    gives the same fields every time. Its requests then share one root field set, so the
+    field lists below it are the same objects too, and graphql-core's memo, the plans and
+    the subfield sets below are keyed by them across requests."""
+
+    __slots__ = ("operation", "plans", "relevant_sub_fields", "root", "schema", "subfield_sets")
+
+    def __init__(self, operation: OperationDefinitionNode, schema: GraphQLSchema) -> None:
+        self.operation, self.schema = operation, schema  # kept alive: their ids key _MEMOS
+        self.root: dict[str, Any] = {}  # root type name -> the first request's grouped field set
+        self.relevant_sub_fields: dict[Any, Any] = {}
+        self.plans: dict[tuple[int, str], tuple[Any, _Plan]] = {}
+        self.subfield_sets: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+
+# By (operation, schema): the memo, or None for an operation whose fields depend on its
+# variables. Bounded like the document cache; cleared whole when full (documents are few).
+_MEMOS: dict[tuple[int, int], tuple[OperationDefinitionNode, _Memo | None]] = {}
+_MEMO_LIMIT = 512
+
+
+def _collects_alike(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
+    """Whether ``operation`` collects the same fields for every request: no directive on
+    any selection or fragment it uses (@skip/@include read variables, @defer/@stream plan
+    deliveries) and no fragment arguments or variables."""
+    stack = [operation.selection_set]
+    seen: set[str] = set()
+    while stack:
+        selection_set = stack.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            if selection.directives:
+                return False
+            if isinstance(selection, FragmentSpreadNode):
+                if getattr(selection, "arguments", None):
+                    return False
+                name = selection.name.value
+                if name in seen:
+                    continue
+                seen.add(name)
+                details = fragments.get(name)
+                definition = getattr(details, "definition", None)
+                if (definition is None or definition.directives or definition.variable_definitions
+                        or getattr(details, "variable_signatures", None)):
+                    return False
+                stack.append(definition.selection_set)
+            else:
+                stack.append(getattr(selection, "selection_set", None))
+    return True
+
+
+def _memo_of(operation: OperationDefinitionNode, schema: GraphQLSchema, fragments: dict[str, Any]) -> _Memo | None:
+    key = (id(operation), id(schema))
+    known = _MEMOS.get(key)
+    if known is not None:
+        return known[1]
+    memo = _Memo(operation, schema) if _collects_alike(operation, fragments) else None
+    if len(_MEMOS) >= _MEMO_LIMIT:
+        _MEMOS.clear()
+    _MEMOS[key] = (operation, memo)
+    return memo
+
+
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """strawberry's execution context, with the short paths described above."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Per selection set of this request, its fields and how to read each: a page's 50
-        # rows share one selection set (graphql-core memoizes it), so this is made once.
+        # Per selection set, its fields and how to read each: a page's 50 rows share one
+        # selection set (graphql-core memoizes it), so this is made once per request, or
+        # once per operation (_Memo).
         self._plans: dict[tuple[int, str], tuple[Any, _Plan]] = {}
         # Per (field nodes, object type): the object's grouped field set, or None when
         # graphql-core must collect it itself (@defer below it, or @stream on the field).
         self._subfield_sets: dict[tuple[int, str], tuple[Any, Any]] = {}
         # A middleware (an extension implementing ``resolve``) must see every field.
         self._direct = not (self.middleware_manager is not None and self.middleware_manager.middlewares)
+
+    def execute_root_grouped_field_set(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: Any,
+        serially: bool,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """graphql-core's, on the operation's shared root field set and memos (_Memo) when
+        its fields do not depend on the request."""
+        if self._direct and position_context is None:
+            memo = _memo_of(self.operation, self.schema, self.fragments)
+            if memo is not None:
+                grouped_field_set = memo.root.setdefault(root_type.name, grouped_field_set)
+                self._relevant_sub_fields = memo.relevant_sub_fields
+                self._plans = memo.plans
+                self._subfield_sets = memo.subfield_sets
+        return super().execute_root_grouped_field_set(root_type, root_value, grouped_field_set, serially,
+                                                      position_context)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan:
         key = (id(grouped_field_set), parent_type.name)
