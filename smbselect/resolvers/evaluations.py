@@ -7,7 +7,6 @@ cost of a page does not grow with its size.
 
 from __future__ import annotations
 
-
 from smbselect.context import Context
 from smbselect.db.models import Application, Document, Location, TermsAcceptance, User
 from smbselect.plugins.definitions import JobRoleDef
@@ -157,6 +156,24 @@ async def terms_acceptance(ctx: Context, row: Application) -> tuple[TermsAccepta
         return None
     user = await loaders.user_by_id(ctx).load(ev.terms.user_id)
     return (ev.terms, user) if user is not None else None
+
+
+def terms_acceptance_now(ctx: Context, row: Application) -> tuple[TermsAcceptance, User] | None:
+    """:func:`terms_acceptance` if the request holds the evaluation and the person (a
+    prefetch loads both), else ``MISSING``."""
+    ev = of_now(ctx, row)
+    if ev is loaders.MISSING or ev.terms is None:
+        return ev if ev is loaders.MISSING else None
+    user = loaders.user_by_id(ctx).peek(ev.terms.user_id)
+    if user is loaders.MISSING:
+        return user
+    return (ev.terms, user) if user is not None else None
+
+
+def all_documents_now(ctx: Context, row: Application) -> list[Document]:
+    """:func:`all_documents` if the request holds them (an evaluation reads them), else
+    ``MISSING``."""
+    return loaders.documents_of(ctx).peek(row.id)
 
 
 async def all_documents(ctx: Context, row: Application) -> list[Document]:

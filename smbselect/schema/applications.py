@@ -216,13 +216,10 @@ class Application(Node):
         return [User.of(u) for u in await evaluations.qualified_staff(info.context, self.row, job_role_code)]
 
     @strawberry.field
-    async def terms_acceptance(self, info: Info) -> TermsAcceptance | None:
-        found = await evaluations.terms_acceptance(info.context, self.row)
-        if found is None:
-            return None
-        terms, user = found
-        return TermsAcceptance(version=terms.version, sha256=terms.sha256, user=User.of(user),
-                               accepted_at=terms.accepted_at)
+    def terms_acceptance(self, info: Info) -> TermsAcceptance | None:
+        ctx = info.context
+        return ready_or(evaluations.terms_acceptance_now(ctx, self.row), _terms_acceptance,
+                        lambda: evaluations.terms_acceptance(ctx, self.row))
 
     @strawberry.field(description="The documents this application requires.")
     def required_documents(self, info: Info) -> list[DocumentRequirement]:
@@ -233,9 +230,10 @@ class Application(Node):
         return self._from_evaluation(info, lambda ev: [DocumentRequirement.of(d) for d in ev.missing_documents])
 
     @strawberry.field
-    async def documents(self, info: Info) -> list[Document]:
-        rows = await evaluations.all_documents(info.context, self.row)
-        return [Document.of(r) for r in rows]
+    def documents(self, info: Info) -> list[Document]:
+        ctx = info.context
+        return ready_or(evaluations.all_documents_now(ctx, self.row), lambda rows: [Document.of(r) for r in rows],
+                        lambda: evaluations.all_documents(ctx, self.row))
 
     @strawberry.field(
         description="True when the SUBMIT button may be shown: status NOT_SUBMITTED or "
@@ -277,6 +275,14 @@ class Application(Node):
     @strawberry.field(description="Admin only (empty for partners): the emails of this application and their delivery.")
     async def emails(self, info: Info) -> list[EmailMessage]:
         return [EmailMessage.of(r) for r in await history.emails(info.context, self.row)]
+
+
+def _terms_acceptance(found: tuple[models.TermsAcceptance, models.User] | None) -> TermsAcceptance | None:
+    if found is None:
+        return None
+    terms, user = found
+    return TermsAcceptance(version=terms.version, sha256=terms.sha256, user=User.of(user),
+                           accepted_at=terms.accepted_at)
 
 
 @strawberry.type(name="ApplicationEdge")
