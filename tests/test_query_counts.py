@@ -154,3 +154,33 @@ async def test_a_page_of_submitted_applications_checks_no_qualification(client, 
     assert by_status["NOT_SUBMITTED"]["jobAllocations"][0]["user"]["username"] == "staff.002"
     assert [s for s in sql.statements if 'FROM "certification"' in s]
     assert len([s for s in sql.statements if 'FROM "user" WHERE' in s]) == 1, sql.statements
+
+
+ONE_WITH_PEOPLE = """query($id: ID!) { application(id: $id) { id canSubmit
+  jobAllocations { user { username } } termsAcceptance { user { username } }
+  events { kind actor { name user { id } } } } }"""
+
+
+async def test_one_application_reads_all_its_people_in_one_statement(client, world):
+    """The allocated people, the terms' acceptor and the events' actors: the evaluation
+    reads them together (the trail first, for its actors), not in a statement each."""
+    from datetime import UTC, datetime
+
+    from smbselect.db.models import ApplicationEvent, TermsAcceptance
+
+    await _many_applications(world, 1)
+    app = await Application.all().order_by("-id").first()
+    now = datetime.now(UTC)
+    await TermsAcceptance.create(application=app, user=world["li"], username="li.wei", version="v1",
+                                 sha256="1" * 64, accepted_at=now)
+    await ApplicationEvent.create(application=app, occurred_at=now, kind="INVITED", actor=world["admin"],
+                                  actor_name="Admin", actor_role="ADMIN")
+    admin = await client.as_user("admin", testing.ADMIN_PASSWORD)
+    with testing.SqlCounter() as sql:
+        data = await admin.data(ONE_WITH_PEOPLE, {"id": ids.encode("Application", app.id)})
+    found = data["application"]
+    assert found["jobAllocations"][0]["user"]["username"] == "staff.000"
+    assert found["termsAcceptance"]["user"]["username"] == "li.wei"
+    assert found["events"][-1]["actor"]["user"]["id"] == ids.encode("User", world["admin"].id)
+    people = [s for s in sql.statements if 'FROM "user" WHERE' in s]
+    assert len(people) == 1, sql.statements

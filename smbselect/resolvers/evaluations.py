@@ -10,7 +10,7 @@ from __future__ import annotations
 from smbselect.context import Context
 from smbselect.db.models import Application, Document, Location, TermsAcceptance, User
 from smbselect.plugins.definitions import JobRoleDef
-from smbselect.resolvers import loaders, rules
+from smbselect.resolvers import history, loaders, rules
 from smbselect.resolvers.programs import ProgramView, view_of
 
 _ROWS = "application_rows"
@@ -46,19 +46,26 @@ async def roles_of(ctx: Context, row: Application) -> rules.Roles:
     return await loaders.loader(ctx, "roles", batch).load(row.id)
 
 
-async def prefetch(ctx: Context, rows: list[Application], *, people: bool) -> None:
+async def prefetch(ctx: Context, rows: list[Application], *, people: bool, events: bool = False) -> None:
     """Evaluate a page of applications (and load their allocated people) before its fields
     are resolved, so that those fields find everything ready (see the ``*_now`` functions).
-    The page's resolver calls this when the query asks for such fields."""
+    The page's resolver calls this when the query asks for such fields. ``events``: their
+    audit trails are shown too; read first, so that their actors are loaded with the
+    other people."""
     if not rows:
         return
     cached = _rows(ctx)
     for row in rows:
         cached.setdefault(row.id, row)
+    actors: set[int] = set()
+    if events:
+        for trail in await history.trails(ctx).load_many([row.id for row in rows]):
+            actors.update(e.actor_id for e in trail if e.actor_id)
     known = _evaluations(ctx)
     wanted = [row for row in rows if known.peek(row.id) is loaders.MISSING]
     # Evaluated here, not through the loader, to load the people with the checks' own.
-    for app_id, ev in (await rules.evaluate(ctx, wanted, submitted_too=False, people=people)).items():
+    found = await rules.evaluate(ctx, wanted, submitted_too=False, people=people, other_people=actors)
+    for app_id, ev in found.items():
         known.prime(app_id, ev)
 
 

@@ -11,9 +11,8 @@ from smbselect.db.rows import rows_where_in
 from smbselect.resolvers import access, loaders
 
 
-async def events(ctx: Context, row: Application) -> list[tuple[ApplicationEvent, User | None]]:
-    """Oldest first; each with the actor's user when the viewer may see it (a partner never
-    sees an admin's user record, only their name and role)."""
+def trails(ctx: Context) -> loaders.BatchLoader[int, list[ApplicationEvent]]:
+    """Each application's events, oldest first, batched for the request."""
 
     async def batch(app_ids: list[int]) -> list[list[ApplicationEvent]]:
         grouped: dict[int, list[ApplicationEvent]] = defaultdict(list)
@@ -21,7 +20,13 @@ async def events(ctx: Context, row: Application) -> list[tuple[ApplicationEvent,
             grouped[event.application_id].append(event)
         return [grouped[i] for i in app_ids]
 
-    trail = await loaders.loader(ctx, "events", batch).load(row.id)
+    return loaders.loader(ctx, "events", batch)
+
+
+async def events(ctx: Context, row: Application) -> list[tuple[ApplicationEvent, User | None]]:
+    """Oldest first; each with the actor's user when the viewer may see it (a partner never
+    sees an admin's user record, only their name and role)."""
+    trail = await trails(ctx).load(row.id)
     actor_ids = [e.actor_id for e in trail if e.actor_id]
     users = {u.id: u for u in await loaders.user_by_id(ctx).load_many(actor_ids) if u is not None}
     visible: set[int] = set(users)

@@ -250,13 +250,15 @@ async def roles_of(ctx: Context, apps: Sequence[Application]) -> dict[int, Roles
 
 
 async def evaluate(
-    ctx: Context, apps: Sequence[Application], *, submitted_too: bool = True, people: bool = False
+    ctx: Context, apps: Sequence[Application], *, submitted_too: bool = True, people: bool = False,
+    other_people: Iterable[int] = (),
 ) -> dict[int, Evaluation]:
     """Evaluate a batch of applications (a fixed number of queries and plugin calls).
 
     ``people``: also load every allocated person and the terms' acceptors (the page shows
-    them) through the request's loader, before the checks ask for some of them: one
-    statement for all instead of one for the checked and one for the rest.
+    them) through the request's loader, before the checks ask for some of them, with
+    ``other_people`` (the events' actors): one statement for all instead of one for the
+    checked, one for the rest and one for the actors.
 
     The allocations and the plugins' blockers are checked for the applications that can
     still be submitted, and for SUBMITTED ones when ``submitted_too``: an approval reads
@@ -281,8 +283,10 @@ async def evaluate(
     documents: dict[int, list[Document]] = defaultdict(list)
     for app_id, uploads in zip(app_ids, await loaders.documents_of(ctx).load_many(app_ids)):
         documents[app_id] = [d for d in uploads if not d.superseded]
+    shown = set(other_people)
     if people:
-        shown = {uid for pairs in allocations.values() for _, uid in pairs} | {t.user_id for t in terms.values()}
+        shown |= {uid for pairs in allocations.values() for _, uid in pairs} | {t.user_id for t in terms.values()}
+    if shown:
         await loaders.user_by_id(ctx).load_many(sorted(shown))
 
     evaluations: dict[int, Evaluation] = {}

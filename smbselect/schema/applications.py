@@ -340,7 +340,7 @@ async def prefetch_for(info: Info, rows: list[models.Application]) -> None:
     those fields answer without a task each (see ``ready_or``); nothing when it does not."""
     names = selected_names(info)
     if names & EVALUATED_FIELDS:
-        await evaluations.prefetch(info.context, rows, people=bool(names & PEOPLE_FIELDS))
+        await evaluations.prefetch(info.context, rows, people=bool(names & PEOPLE_FIELDS), events="events" in names)
 
 
 def page_of(page: Page) -> ApplicationConnection:  # type: ignore[type-arg]
