@@ -211,6 +211,10 @@ class Row:
     op: Operation
     sql: dict[str, float] = field(default_factory=dict)  # server -> statements per request
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)  # "smbselect@32" -> Result dict
+    # With --repeat: per level, smbselect's req/s over the baseline's, one per round (the two
+    # runs of a round are back to back, so the machine's drift moves both alike).
+    ratios: dict[int, list[float]] = field(default_factory=dict)
+    rounds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # every run, as runs' keys
     same_json: bool | None = None
     note: str = ""
 
@@ -230,10 +234,19 @@ def app_ids(op: Operation, reqs: list[Request]) -> list[int]:
     return [ids.decode(r.variables["input"]["applicationId"], "Application") or 0 for r in reqs]
 
 
+def _median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median req/s (the lower middle one of an even count), kept whole so its
+    latencies and its req/s come from the same run."""
+    ordered = sorted(results, key=lambda r: r["rps"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def measure(
     database_url: str, manifest: Manifest, ops: list[Operation], *, seconds: float, levels: list[int],
-    workers: list[int], use_wrk: bool, echo: Any = print,
+    workers: list[int], use_wrk: bool, echo: Any = print, repeat: int = 1,
 ) -> tuple[list[Row], dict[str, Any]]:
+    """Run every operation on both servers, ``repeat`` rounds per level (the order of the
+    two alternating from round to round); each server's figures are those of its median run."""
     db = Db(database_url)
     rows = [Row(op) for op in ops]
     info: dict[str, Any] = {}
@@ -270,22 +283,29 @@ def measure(
             if op.consumes:
                 db.restore(marks, app_ids(op, reqs[:2]))
             for level in levels:
-                order = ["smbselect", "baseline"] if (ops.index(op) + level) % 2 == 0 else ["baseline", "smbselect"]
-                for name in order:
-                    server = servers[name]
-                    marks = db.marks()
-                    batch = reqs if op.consumes else reqs[:CAP_REQUESTS]
-                    kwargs: dict[str, Any] = {"consume": op.consumes, "pid": server.pid}
-                    if not use_wrk:
-                        kwargs["checker"] = lambda body, op=op: ok(op, body)
-                    result = runner(server.url, op.baseline_path if name == "baseline" else "/graphql",
-                                    prepared(op, batch, name == "baseline"), seconds, level, **kwargs)
-                    row.runs[f"{name}@{level}"] = result.to_dict()
-                    if op.mutation:
-                        db.restore(marks, app_ids(op, batch) if op.consumes else [])
-                    echo(f"    {op.key:<16} {name:<9} c={level:<3} {result.rps:8.1f} req/s  "
-                         f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  bad {result.bad}  "
-                         f"rss {result.peak_rss_mb:.0f} MB")
+                done: dict[str, list[dict[str, Any]]] = {"smbselect": [], "baseline": []}
+                for round_ in range(repeat):
+                    first = (ops.index(op) + level + round_) % 2 == 0
+                    for name in ["smbselect", "baseline"] if first else ["baseline", "smbselect"]:
+                        server = servers[name]
+                        marks = db.marks()
+                        batch = reqs if op.consumes else reqs[:CAP_REQUESTS]
+                        kwargs: dict[str, Any] = {"consume": op.consumes, "pid": server.pid}
+                        if not use_wrk:
+                            kwargs["checker"] = lambda body, op=op: ok(op, body)
+                        result = runner(server.url, op.baseline_path if name == "baseline" else "/graphql",
+                                        prepared(op, batch, name == "baseline"), seconds, level, **kwargs)
+                        done[name].append(result.to_dict())
+                        if op.mutation:
+                            db.restore(marks, app_ids(op, batch) if op.consumes else [])
+                        echo(f"    {op.key:<16} {name:<9} c={level:<3} {result.rps:8.1f} req/s  "
+                             f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  bad {result.bad}  "
+                             f"rss {result.peak_rss_mb:.0f} MB")
+                for name, results in done.items():
+                    row.runs[f"{name}@{level}"] = _median_run(results)
+                    row.rounds[f"{name}@{level}"] = results
+                row.ratios[level] = [s["rps"] / b["rps"] if b["rps"] else 0.0
+                                     for s, b in zip(done["smbselect"], done["baseline"], strict=True)]
         info["smbselect_log_tail"] = smb.log()[-1000:]
     for count in workers:
         if count == 1:
@@ -339,6 +359,9 @@ def table(title: str, rows: list[Row], levels: list[int], workers: list[int]) ->
             f"p50 smb c={lo}", f"p99 smb c={lo}", f"p50 base c={lo}", f"p99 base c={lo}",
             f"p99 smb c={hi}", "RSS smb MB", "RSS base MB"]
     head += [f"req/s smb {w} workers c={hi}" for w in extra]
+    several = any(len(row.ratios.get(hi, [])) > 1 for row in rows)
+    if several:
+        head.append(f"ratio per round c={hi}")
     head.append("same JSON")
     lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
@@ -349,9 +372,15 @@ def table(title: str, rows: list[Row], levels: list[int], workers: list[int]) ->
 
         smb_hi, base_hi = get(f"smbselect@{hi}", "rps"), get(f"baseline@{hi}", "rps")
         ratio = smb_hi / base_hi if smb_hi and base_hi else None
-        rss_smb = max((v.get("peak_rss_mb", 0) for k, v in r.items() if k.startswith("smbselect@")), default=None)
-        rss_base = max((v.get("peak_rss_mb", 0) for k, v in r.items() if k.startswith("baseline@")), default=None)
-        bad = sum(v.get("bad", 0) for v in r.values())
+        rounds = row.ratios.get(hi, [])
+        if len(rounds) > 1:  # the median of the rounds' own ratios, each pair back to back
+            ratio = statistics.median(rounds)
+        # Peaks and failures over every run, not only the median ones.
+        every = [(k, v) for k, vs in row.rounds.items() for v in vs] + [
+            (k, v) for k, v in r.items() if k not in row.rounds]
+        rss_smb = max((v.get("peak_rss_mb", 0) for k, v in every if k.startswith("smbselect@")), default=None)
+        rss_base = max((v.get("peak_rss_mb", 0) for k, v in every if k.startswith("baseline@")), default=None)
+        bad = sum(v.get("bad", 0) for _, v in every)
         cells = [
             row.op.label, fmt(row.sql.get("smbselect"), 0), fmt(row.sql.get("baseline"), 0),
             fmt(smb_hi), fmt(base_hi), fmt(ratio, 2),
@@ -360,6 +389,8 @@ def table(title: str, rows: list[Row], levels: list[int], workers: list[int]) ->
             fmt(get(f"smbselect@{hi}", "p99_ms"), 2), fmt(rss_smb, 0), fmt(rss_base, 0),
         ]
         cells += [fmt(get(f"smbselect-w{w}@{hi}", "rps")) for w in extra]
+        if several:
+            cells.append(" ".join(f"{x:.2f}" for x in row.ratios.get(hi, [])) or "-")
         same = {True: "yes", False: "NO", None: "n/a"}[row.same_json]
         if bad:
             same += f" ({bad} failed answers)"
@@ -392,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("SMBSELECT_BENCH_POSTGRES", DEFAULT_PG))
     parser.add_argument("--reuse", action="store_true", help="reuse a data set of the same size if there is one")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per operation and level, the two servers "
+                        "alternating; the table shows each server's median run and the median of the "
+                        "rounds' ratios (this machine's noise moves one run's ratio by up to ±0.1)")
     parser.add_argument("--connections", default="1,32", help="concurrency levels, comma-separated")
     parser.add_argument("--workers", default="1", help="worker counts of smbselect serve, e.g. 1,2")
     parser.add_argument("--ops", default=",".join(op.key for op in OPERATIONS))
@@ -423,11 +457,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   done in {manifest.seconds}s")
         print(f"== {label}: {'wrk' if use_wrk else 'asyncio client'}, {args.duration:g}s per run, "
               f"connections {levels}, workers {workers}")
+        if args.repeat < 1:
+            parser.error("--repeat must be at least 1")
         rows, info = measure(url, manifest, ops, seconds=args.duration, levels=levels, workers=workers,
-                             use_wrk=use_wrk)
+                             use_wrk=use_wrk, repeat=args.repeat)
         pages = queue_sql_by_page(url, manifest) if "queue" in {op.key for op in ops} else {}
         title = (f"{label}: {manifest.counts['application']:,} applications, {partners:,} partners, "
-                 f"{args.duration:g} s per run, {'wrk' if use_wrk else 'asyncio client'}")
+                 f"{args.duration:g} s per run, {'wrk' if use_wrk else 'asyncio client'}"
+                 + (f", median of {args.repeat} rounds" if args.repeat > 1 else ""))
         text = table(title, rows, levels, workers)
         if pages:
             text += "\n\nApproval queue SQL statements by page size: " + ", ".join(
@@ -437,9 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         (out_dir / f"{label.lower()}-{stamp}.json").write_text(json.dumps({
             "database": label, "partners": partners, "counts": manifest.counts, "duration": args.duration,
-            "levels": levels, "workers": workers, "load": "wrk" if use_wrk else "python",
+            "levels": levels, "workers": workers, "load": "wrk" if use_wrk else "python", "repeat": args.repeat,
             "queue_sql_by_page": pages, "table": text,
-            "rows": [{"op": r.op.key, "sql": r.sql, "runs": r.runs, "same_json": r.same_json} for r in rows],
+            "rows": [{"op": r.op.key, "sql": r.sql, "runs": r.runs, "ratios": r.ratios, "same_json": r.same_json}
+                     for r in rows],
         }, indent=1))
     print("\n\n".join(tables))
     return 0

@@ -80,3 +80,31 @@ def test_the_approval_queue_stays_within_its_sql_budget(tiny: tuple[str, Manifes
     by_page = run.queue_sql_by_page(url, manifest, pages=(10, 100))
     assert by_page[10] == by_page[100], by_page
     assert by_page[10] <= run.SQL_TARGET_QUEUE, by_page
+
+
+def test_rounds_alternate_and_the_table_shows_their_median(tiny: tuple[str, Manifest]) -> None:
+    """--repeat: each server runs once per round, the order alternating; the table shows each
+    server's median run, the median of the rounds' ratios and every round's ratio."""
+    url, manifest = tiny
+    order: list[str] = []
+
+    def echo(line: str) -> None:
+        order.append(line.split()[1])  # "    me  smbselect  c=2 ..." -> the server
+
+    ops = [op for op in OPERATIONS if op.key == "me"]
+    rows, _ = run.measure(url, manifest, ops, seconds=0.3, levels=[2], workers=[1], use_wrk=False, echo=echo,
+                          repeat=3)
+    pairs = [order[i:i + 2] for i in range(0, len(order), 2)]
+    assert len(pairs) == 3 and all(sorted(p) == ["baseline", "smbselect"] for p in pairs), order
+    assert pairs[0] != pairs[1] and pairs[1] != pairs[2], order  # who goes first alternates
+    (row,) = rows
+    assert len(row.rounds["smbselect@2"]) == len(row.rounds["baseline@2"]) == 3
+    rates = sorted(r["rps"] for r in row.rounds["smbselect@2"])
+    assert row.runs["smbselect@2"]["rps"] == rates[1]
+    ratios = row.ratios[2]
+    assert len(ratios) == 3 and all(x > 0 for x in ratios)
+    table = run.table("tiny", rows, [2], [1])
+    line = next(ln for ln in table.splitlines() if ln.startswith("| me |"))
+    assert f"| {sorted(ratios)[1]:.2f} |" in line  # the median of the rounds' ratios
+    assert " ".join(f"{x:.2f}" for x in ratios) in line
+    assert "ratio per round c=2" in table
