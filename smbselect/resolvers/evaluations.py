@@ -169,11 +169,13 @@ def terms_acceptance_now(ctx: Context, row: Application) -> tuple[TermsAcceptanc
     """:func:`terms_acceptance` if the request holds the evaluation and the person (a
     prefetch loads both), else ``MISSING``."""
     ev = of_now(ctx, row)
-    if ev is loaders.MISSING or ev.terms is None:
-        return ev if ev is loaders.MISSING else None
+    if ev is loaders.MISSING:
+        return loaders.MISSING
+    if ev.terms is None:
+        return None
     user = loaders.user_by_id(ctx).peek(ev.terms.user_id)
     if user is loaders.MISSING:
-        return user
+        return loaders.MISSING
     return (ev.terms, user) if user is not None else None
 
 

@@ -15,7 +15,7 @@ Here:
 - a plain field whose value is an object, or a list of objects, is read at once and its
   objects' fields are executed directly;
 - the value of any other field (a resolver's), when it is an object or a list of objects,
-  is completed by the same direct loop.
+  is completed by the same direct loop;
 - an operation whose selections carry no directive collects its fields once, for all its
   requests (``_Memo``): graphql-core collects them for every request.
 
@@ -206,7 +206,7 @@ class _Memo:
 
     def __init__(self, operation: OperationDefinitionNode, schema: GraphQLSchema) -> None:
         self.operation, self.schema = operation, schema  # kept alive: their ids key _MEMOS
-        self.root: dict[str, Any] = {}  # root type name -> the first request's grouped field set
+        self.root: Any = None  # the first request's root grouped field set
         self.relevant_sub_fields: dict[Any, Any] = {}
         self.plans: dict[tuple[int, str], tuple[Any, _Plan]] = {}
         self.subfield_sets: dict[tuple[int, str], tuple[Any, Any]] = {}
@@ -289,7 +289,9 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self._direct and position_context is None:
             memo = _memo_of(self.operation, self.schema, self.fragments)
             if memo is not None:
-                grouped_field_set = memo.root.setdefault(root_type.name, grouped_field_set)
+                if memo.root is None:  # an operation has one root type: its first set serves
+                    memo.root = grouped_field_set
+                grouped_field_set = memo.root
                 self._relevant_sub_fields = memo.relevant_sub_fields
                 self._plans = memo.plans
                 self._subfield_sets = memo.subfield_sets
