@@ -78,3 +78,24 @@ async def test_load_many_waits_for_keys_of_two_batches_and_primed_ones() -> None
     assert await later == ["v2", "v3", "primed", "v1"]
     assert await early == ["v1", "v2"]
     assert source.batches == [[1, 2], [3]]
+
+
+async def test_a_batch_that_gives_up_leaves_no_waiter_hanging() -> None:
+    """A batch function that is cancelled, or answers the wrong number of values, ends every
+    wait for it (cancelled, or with the error) instead of leaving them pending forever."""
+
+    async def cancelled(keys: list[int]) -> list[str]:
+        raise asyncio.CancelledError
+
+    async def short(keys: list[int]) -> list[str]:
+        return ["only one"]
+
+    loader = BatchLoader(cancelled)
+    waits = [asyncio.ensure_future(loader.load(1)), asyncio.ensure_future(loader.load_many([1, 2]))]
+    done, pending = await asyncio.wait(waits, timeout=1)
+    assert not pending and all(w.cancelled() for w in done)
+    loader = BatchLoader(short)
+    results = await asyncio.wait_for(asyncio.gather(loader.load(1), loader.load_many([1, 2]),
+                                                    return_exceptions=True), 1)
+    assert all(isinstance(r, ValueError) for r in results)
+    assert loader.peek(1) is MISSING

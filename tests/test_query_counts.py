@@ -184,3 +184,43 @@ async def test_one_application_reads_all_its_people_in_one_statement(client, wor
     assert found["events"][-1]["actor"]["user"]["id"] == ids.encode("User", world["admin"].id)
     people = [s for s in sql.statements if 'FROM "user" WHERE' in s]
     assert len(people) == 1, sql.statements
+
+
+HISTORY_ALONE = """query($id: ID!) { application(id: $id) {
+  events { kind comment actor { name role user { id } } } emails { to subject status } } }"""
+HISTORY_WITH_CHECKS = """query($id: ID!) { application(id: $id) { canSubmit jobAllocations { user { id } }
+  events { kind comment actor { name role user { id } } } emails { to subject status } } }"""
+
+
+async def test_the_trail_and_emails_read_alike_with_and_without_a_prefetch(client, world):
+    """Asked beside the evaluated fields, the events and emails are read with the page's
+    prefetch and answered without a task; asked alone, by their own reads. Both say the
+    same, to an admin (who sees the admin actor's user and the emails) and to a partner (who
+    sees neither); and the prefetch adds no statement of its own for the emails."""
+    from datetime import UTC, datetime, timedelta
+
+    from smbselect.db.models import ApplicationEvent, EmailMessage
+
+    app = await testing.make_application("SMB_SELECT", world["china"], status="NOT_SUBMITTED")
+    now = datetime.now(UTC)
+    await ApplicationEvent.create(application=app, occurred_at=now, kind="INVITED", actor=world["admin"],
+                                  actor_name="Admin", actor_role="ADMIN", comment="welcome")
+    await ApplicationEvent.create(application=app, occurred_at=now + timedelta(seconds=1), kind="STARTED",
+                                  actor=world["li"], actor_name="Li Wei", actor_role="PARTNER")
+    await EmailMessage.create(application=app, to=["li@example.com"], cc=["mei@example.com"], subject="Invited",
+                              body_text="...", message_id="<m1@test>", kind="invitation", queued_at=now,
+                              next_attempt_at=now)
+    variables = {"id": ids.encode("Application", app.id)}
+    admin = await client.as_user("admin", testing.ADMIN_PASSWORD)
+    li = await client.as_user("li.wei", testing.PARTNER_PASSWORD)
+    for viewer, sees_admin in ((admin, True), (li, False)):
+        alone = (await viewer.data(HISTORY_ALONE, variables))["application"]
+        with testing.SqlCounter() as sql:
+            both = (await viewer.data(HISTORY_WITH_CHECKS, variables))["application"]
+        assert [both["events"], both["emails"]] == [alone["events"], alone["emails"]]
+        actors = [e["actor"]["user"] for e in alone["events"]]
+        assert actors[1] == {"id": ids.encode("User", world["li"].id)}
+        assert actors[0] == ({"id": ids.encode("User", world["admin"].id)} if sees_admin else None)
+        assert alone["emails"] == ([{"to": ["li@example.com", "mei@example.com"], "subject": "Invited",
+                                     "status": "QUEUED"}] if sees_admin else [])
+        assert sum('FROM "email_message"' in s for s in sql.statements) == (1 if sees_admin else 0)

@@ -46,20 +46,24 @@ async def roles_of(ctx: Context, row: Application) -> rules.Roles:
     return await loaders.loader(ctx, "roles", batch).load(row.id)
 
 
-async def prefetch(ctx: Context, rows: list[Application], *, people: bool, events: bool = False) -> None:
+async def prefetch(ctx: Context, rows: list[Application], *, people: bool, events: bool = False,
+                   emails: bool = False) -> None:
     """Evaluate a page of applications (and load their allocated people) before its fields
     are resolved, so that those fields find everything ready (see the ``*_now`` functions).
     The page's resolver calls this when the query asks for such fields. ``events``: their
     audit trails are shown too; read first, so that their actors are loaded with the
-    other people."""
+    other people. ``emails``: their emails are shown too (an admin's: a partner sees none)."""
     if not rows:
         return
     cached = _rows(ctx)
     for row in rows:
         cached.setdefault(row.id, row)
+    app_ids = [row.id for row in rows]
+    if emails and ctx.is_admin:
+        await history.mailboxes(ctx).load_many(app_ids)
     actors: set[int] = set()
     if events:
-        for trail in await history.trails(ctx).load_many([row.id for row in rows]):
+        for trail in await history.trails(ctx).load_many(app_ids):
             actors.update(e.actor_id for e in trail if e.actor_id)
     known = _evaluations(ctx)
     wanted = [row for row in rows if known.peek(row.id) is loaders.MISSING]

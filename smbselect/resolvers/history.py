@@ -23,6 +23,38 @@ def trails(ctx: Context) -> loaders.BatchLoader[int, list[ApplicationEvent]]:
     return loaders.loader(ctx, "events", batch)
 
 
+def mailboxes(ctx: Context) -> loaders.BatchLoader[int, list[EmailMessage]]:
+    """Each application's emails, oldest first, batched for the request (admins' reads only:
+    :func:`emails` answers partners without asking)."""
+
+    async def batch(app_ids: list[int]) -> list[list[EmailMessage]]:
+        grouped: dict[int, list[EmailMessage]] = defaultdict(list)
+        for email in await rows_where_in(EmailMessage, "application_id", app_ids, order_by=("id",)):
+            grouped[email.application_id].append(email)
+        return [grouped[i] for i in app_ids]
+
+    return loaders.loader(ctx, "emails", batch)
+
+
+def events_now(ctx: Context, row: Application) -> list[tuple[ApplicationEvent, User | None]]:
+    """:func:`events` if the request holds the trail and its actors (a prefetch loads both)
+    and the viewer is an admin, else ``MISSING``: a partner's view asks the database which
+    actors it may see."""
+    if not ctx.is_admin:
+        return loaders.MISSING
+    trail = trails(ctx).peek(row.id)
+    if trail is loaders.MISSING:
+        return loaders.MISSING
+    users = loaders.user_by_id(ctx)
+    out = []
+    for event in trail:
+        actor = users.peek(event.actor_id) if event.actor_id else None
+        if actor is loaders.MISSING:
+            return loaders.MISSING
+        out.append((event, actor))
+    return out
+
+
 async def events(ctx: Context, row: Application) -> list[tuple[ApplicationEvent, User | None]]:
     """Oldest first; each with the actor's user when the viewer may see it (a partner never
     sees an admin's user record, only their name and role)."""
@@ -42,4 +74,10 @@ async def emails(ctx: Context, row: Application) -> list[EmailMessage]:
     """Admins only: every email of the application, oldest first; partners get none."""
     if not ctx.is_admin:
         return []
-    return await rows_where_in(EmailMessage, "application_id", [row.id], order_by=("id",))
+    return await mailboxes(ctx).load(row.id)
+
+
+def emails_now(ctx: Context, row: Application) -> list[EmailMessage]:
+    """:func:`emails` if it needs no read (a partner's, or a prefetch loaded them), else
+    ``MISSING``."""
+    return mailboxes(ctx).peek(row.id) if ctx.is_admin else []

@@ -37,98 +37,127 @@ MISSING: Any = _Missing()
 """What :meth:`BatchLoader.peek` answers for a value this request has not loaded yet."""
 
 
+class _Batch:
+    """One batch of keys: filled during an event-loop turn, run at the next, and the
+    futures of those who wait for it (each waiter its own: see :meth:`BatchLoader.load`)."""
+
+    __slots__ = ("keys", "task", "waiters")
+
+    def __init__(self) -> None:
+        self.keys: list[Any] = []
+        self.waiters: list[tuple[asyncio.Future[Any], Any]] = []  # (future, key or _ALL)
+        self.task: asyncio.Task[None] | None = None  # held: the loop keeps weak references only
+
+
+_ALL: Any = object()
+"""A waiter of :meth:`BatchLoader.load_many`: woken with ``None`` when the batch ends."""
+
+
 class BatchLoader(Generic[K, V]):
     def __init__(self, batch: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
         self._batch = batch
-        self._cache: dict[K, asyncio.Future[V]] = {}
-        self._pending: list[K] = []
-        # The keys of the batches in flight, each with its batch's end: ``load_many`` waits
-        # for the few batches its keys are in, not for each key's future.
-        self._in_flight: dict[K, asyncio.Future[None]] = {}
-        self._pending_done: asyncio.Future[None] | None = None
+        self._values: dict[K, V] = {}
+        self._in_flight: dict[K, _Batch] = {}  # keys asked for and not loaded yet, by batch
+        self._next: _Batch | None = None  # the batch this turn's keys join
 
     def load(self, key: K) -> Awaitable[V]:
-        """The value of ``key``, shielded: the cached future is shared by every field that
-        asks, and a cancelled waiter (graphql-core cancels the siblings of a field whose
-        error nulls their parent) would otherwise cancel it for all the others, whose
-        CancelledError then escapes the executor and kills the request."""
-        if key in self._cache:
-            return asyncio.shield(self._cache[key])
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._cache[key] = future
-        self._queue([key])
-        return asyncio.shield(future)
+        """The value of ``key``.
+
+        A key being loaded gets a future of the caller's own, set when its batch ends: a
+        shared one could be cancelled by one waiter for all (graphql-core cancels the
+        siblings of a field whose error nulls their parent, and their CancelledError would
+        escape the executor and kill the request). It is set directly, not through
+        ``asyncio.shield``, whose callback cost an event-loop turn per wait."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[V] = loop.create_future()
+        if key in self._values:
+            future.set_result(self._values[key])
+            return future
+        batch = self._in_flight.get(key)
+        if batch is None:
+            batch = self._queue([key])
+        batch.waiters.append((future, key))
+        return future
 
     def peek(self, key: K) -> V:
         """The value of ``key`` if this request has it already, else ``MISSING``: lets a
         field answer without a coroutine (graphql-core makes a task of each awaitable
         field; on a page of 50 rows those tasks cost more than the data)."""
-        future = self._cache.get(key)
-        if future is None or not future.done() or future.cancelled() or future.exception() is not None:
-            return MISSING
-        return future.result()
+        return self._values.get(key, MISSING)
 
     def prime(self, key: K, value: V) -> None:
-        """Remember a value loaded some other way (a joined row), unless one is cached."""
-        if key not in self._cache:
-            future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-            future.set_result(value)
-            self._cache[key] = future
+        """Remember a value loaded some other way (a joined row), unless one is cached or
+        being loaded."""
+        if key not in self._values and key not in self._in_flight:
+            self._values[key] = value
 
     async def load_many(self, keys: Sequence[K]) -> list[V]:
-        """The values of ``keys``, in order: one batch for the missing ones, and one wait
-        (shielded as in :meth:`load`) for all of them, not a future, a shield and a task
-        per key (a page's prefetch asks for hundreds)."""
-        cache = self._cache
-        missing = [key for key in dict.fromkeys(keys) if key not in cache]
+        """The values of ``keys``, in order: one batch for the missing ones, and one wait per
+        batch they are in (a page's prefetch asks for hundreds), not a future per key."""
+        values, in_flight = self._values, self._in_flight
+        missing = [key for key in dict.fromkeys(keys) if key not in values and key not in in_flight]
         if missing:
-            loop = asyncio.get_running_loop()
-            for key in missing:
-                cache[key] = loop.create_future()
             self._queue(missing)
-        futures = [cache[key] for key in keys]  # held: a failed batch leaves the cache
-        in_flight = self._in_flight
-        batches = {id(done): done for key, f in zip(keys, futures) if not f.done()
-                   for done in (in_flight.get(key),) if done is not None}
-        if batches:
-            # A batch's end, not each key's future: a page's prefetch asks for hundreds of
-            # keys, and gathering their futures cost a callback each.
-            await asyncio.shield(next(iter(batches.values())) if len(batches) == 1
-                                 else asyncio.gather(*batches.values()))
-        waiting = {id(f): f for f in futures if not f.done()}  # loaded some other way (prime)
-        if waiting:
-            await asyncio.shield(asyncio.gather(*waiting.values()))
-        return [future.result() for future in futures]
-
-    def _queue(self, keys: list[K]) -> None:
-        """Add keys (their futures made) to the next batch, dispatched at the loop's next turn."""
-        loop = asyncio.get_running_loop()
-        if not self._pending:
-            self._pending_done = loop.create_future()
-            loop.call_soon(lambda: asyncio.ensure_future(self._dispatch()))
-        done = self._pending_done
-        assert done is not None
-        self._pending.extend(keys)
-        for key in keys:
-            self._in_flight[key] = done
-
-    async def _dispatch(self) -> None:
-        keys, self._pending = self._pending, []
-        done, self._pending_done = self._pending_done, None
-        try:
+        batches = {id(batch): batch for key in keys if key not in values
+                   for batch in (in_flight.get(key),) if batch is not None}
+        if batches:  # one, but for keys still loading from an earlier turn
+            loop = asyncio.get_running_loop()
+            futures: list[asyncio.Future[None]] = []
+            for batch in batches.values():  # all registered before any wait: each may end first
+                futures.append(loop.create_future())
+                batch.waiters.append((futures[-1], _ALL))
             try:
-                values = await self._batch(keys)
-            except Exception as exc:  # every waiter sees the failure
-                for key in keys:
-                    self._cache.pop(key).set_exception(exc)
-                return
-            for key, value in zip(keys, values, strict=True):
-                self._cache[key].set_result(value)
-        finally:
+                for future in futures:
+                    await future
+            except BaseException:  # cancelled or failed: the batches still running need no waiter
+                for future in futures:
+                    future.cancel()
+                raise
+        return [values[key] for key in keys]
+
+    def _queue(self, keys: list[K]) -> _Batch:
+        """Add keys to the next batch, dispatched at the loop's next turn (so that the keys
+        of every field resolved in this turn join it)."""
+        batch = self._next
+        if batch is None:
+            batch = self._next = _Batch()
+            asyncio.get_running_loop().call_soon(self._start, batch)
+        batch.keys.extend(keys)
+        for key in keys:
+            self._in_flight[key] = batch
+        return batch
+
+    def _start(self, batch: _Batch) -> None:
+        batch.task = asyncio.get_running_loop().create_task(self._dispatch(batch))
+
+    async def _dispatch(self, batch: _Batch) -> None:
+        # The batch closes when its task first runs, a turn after _start: the keys of tasks
+        # woken in _start's turn (gather's, a page's fields) join it too.
+        if self._next is batch:
+            self._next = None
+        keys = batch.keys
+        try:
+            found = list(zip(keys, await self._batch(keys), strict=True))
+        except BaseException as exc:  # every waiter sees the failure; the keys are asked again next time
             for key in keys:
                 self._in_flight.pop(key, None)
-            if done is not None and not done.done():
-                done.set_result(None)
+            failed = isinstance(exc, Exception)
+            for future, _key in batch.waiters:
+                if not future.done():
+                    if failed:
+                        future.set_exception(exc)
+                    else:  # the batch itself was cancelled: so are its waiters, none left hanging
+                        future.cancel()
+            if not failed:
+                raise
+            return
+        values = self._values
+        for key, value in found:
+            values[key] = value
+            self._in_flight.pop(key, None)
+        for future, key in batch.waiters:
+            if not future.done():  # a cancelled waiter is left alone
+                future.set_result(None if key is _ALL else values[key])
 
 
 def loader(ctx: Context, name: str, batch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> BatchLoader[Any, Any]:

@@ -254,27 +254,34 @@ class Application(Node):
         ])
 
     @strawberry.field(description="The audit trail, oldest first.")
-    async def events(self, info: Info) -> list[ApplicationEvent]:
-        out = []
-        for event, visible_user in await history.events(info.context, self.row):
-            actor = None
-            if event.actor_name is not None and event.actor_role is not None:
-                actor = Actor(
-                    name=event.actor_name,
-                    role=to_gql(UserRole, event.actor_role),  # type: ignore[arg-type]
-                    user=User.of(visible_user) if visible_user else None,
-                )
-            out.append(ApplicationEvent(
-                occurred_at=event.occurred_at, actor=actor,
-                kind=ApplicationEventKind[event.kind.value],
-                from_status=_status(event.from_status), to_status=_status(event.to_status),
-                comment=event.comment,
-            ))
-        return out
+    def events(self, info: Info) -> list[ApplicationEvent]:
+        ctx = info.context
+        return ready_or(history.events_now(ctx, self.row), _events, lambda: history.events(ctx, self.row))
 
     @strawberry.field(description="Admin only (empty for partners): the emails of this application and their delivery.")
-    async def emails(self, info: Info) -> list[EmailMessage]:
-        return [EmailMessage.of(r) for r in await history.emails(info.context, self.row)]
+    def emails(self, info: Info) -> list[EmailMessage]:
+        ctx = info.context
+        return ready_or(history.emails_now(ctx, self.row), lambda rows: [EmailMessage.of(r) for r in rows],
+                        lambda: history.emails(ctx, self.row))
+
+
+def _events(trail: list[tuple[models.ApplicationEvent, models.User | None]]) -> list[ApplicationEvent]:
+    out = []
+    for event, visible_user in trail:
+        actor = None
+        if event.actor_name is not None and event.actor_role is not None:
+            actor = Actor(
+                name=event.actor_name,
+                role=to_gql(UserRole, event.actor_role),  # type: ignore[arg-type]
+                user=User.of(visible_user) if visible_user else None,
+            )
+        out.append(ApplicationEvent(
+            occurred_at=event.occurred_at, actor=actor,
+            kind=ApplicationEventKind[event.kind.value],
+            from_status=_status(event.from_status), to_status=_status(event.to_status),
+            comment=event.comment,
+        ))
+    return out
 
 
 def _terms_acceptance(found: tuple[models.TermsAcceptance, models.User] | None) -> TermsAcceptance | None:
@@ -340,7 +347,8 @@ async def prefetch_for(info: Info, rows: list[models.Application]) -> None:
     those fields answer without a task each (see ``ready_or``); nothing when it does not."""
     names = selected_names(info)
     if names & EVALUATED_FIELDS:
-        await evaluations.prefetch(info.context, rows, people=bool(names & PEOPLE_FIELDS), events="events" in names)
+        await evaluations.prefetch(info.context, rows, people=bool(names & PEOPLE_FIELDS), events="events" in names,
+                                   emails="emails" in names)
 
 
 def page_of(page: Page) -> ApplicationConnection:  # type: ignore[type-arg]
