@@ -59,12 +59,13 @@ async def prefetch(ctx: Context, rows: list[Application], *, people: bool, event
     for row in rows:
         cached.setdefault(row.id, row)
     app_ids = [row.id for row in rows]
-    if emails and ctx.is_admin:
-        await history.mailboxes(ctx).load_many(app_ids)
+    mail = history.mailboxes(ctx).load_many(app_ids) if emails and ctx.is_admin else None  # beside the trails
     actors: set[int] = set()
     if events:
         for trail in await history.trails(ctx).load_many(app_ids):
             actors.update(e.actor_id for e in trail if e.actor_id)
+    if mail is not None:
+        await mail
     known = _evaluations(ctx)
     wanted = [row for row in rows if known.peek(row.id) is loaders.MISSING]
     # Evaluated here, not through the loader, to load the people with the checks' own.

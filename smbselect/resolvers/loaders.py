@@ -53,6 +53,19 @@ _ALL: Any = object()
 """A waiter of :meth:`BatchLoader.load_many`: woken with ``None`` when the batch ends."""
 
 
+class _ManyRead:
+    """The wait of :meth:`BatchLoader.load_many`, its coroutine made when it is awaited: one
+    dropped on an error path before that is no "never awaited" coroutine."""
+
+    __slots__ = ("keys", "loader")
+
+    def __init__(self, loader: BatchLoader[Any, Any], keys: Sequence[Any]) -> None:
+        self.loader, self.keys = loader, keys
+
+    def __await__(self) -> Any:
+        return self.loader._wait_many(self.keys).__await__()
+
+
 class BatchLoader(Generic[K, V]):
     def __init__(self, batch: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
         self._batch = batch
@@ -91,13 +104,21 @@ class BatchLoader(Generic[K, V]):
         if key not in self._values and key not in self._in_flight:
             self._values[key] = value
 
-    async def load_many(self, keys: Sequence[K]) -> list[V]:
+    def load_many(self, keys: Sequence[K]) -> Awaitable[list[V]]:
         """The values of ``keys``, in order: one batch for the missing ones, and one wait per
-        batch they are in (a page's prefetch asks for hundreds), not a future per key."""
+        batch they are in (a page's prefetch asks for hundreds), not a future per key.
+
+        The missing keys join the batch when this is called, not when it is awaited: loads of
+        several loaders asked for one after the other run in the same turn, without a task
+        each (``asyncio.gather``) to get there."""
         values, in_flight = self._values, self._in_flight
         missing = [key for key in dict.fromkeys(keys) if key not in values and key not in in_flight]
         if missing:
             self._queue(missing)
+        return _ManyRead(self, keys)
+
+    async def _wait_many(self, keys: Sequence[K]) -> list[V]:
+        values, in_flight = self._values, self._in_flight
         batches = {id(batch): batch for key in keys if key not in values
                    for batch in (in_flight.get(key),) if batch is not None}
         if batches:  # one, but for keys still loading from an earlier turn

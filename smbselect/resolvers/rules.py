@@ -8,7 +8,6 @@ page of 50 applications therefore costs what a page of 10 costs.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -198,11 +197,12 @@ async def candidates(ctx: Context, user_ids: Iterable[int], staff_location: int 
     ids = list(set(user_ids))
     if not ids:
         return {}
-    # Through the request's loaders, in one round: a page that also shows these people's
-    # certifications (one application's allocations) reads them once, not twice.
-    people, certifications = await asyncio.gather(
-        loaders.user_by_id(ctx).load_many(ids), loaders.certifications_of(ctx).load_many(ids)
-    )
+    # Through the request's loaders, in one round (both asked before either is awaited): a
+    # page that also shows these people's certifications (one application's allocations)
+    # reads them once, not twice.
+    people_read = loaders.user_by_id(ctx).load_many(ids)
+    certifications_read = loaders.certifications_of(ctx).load_many(ids)
+    people, certifications = await people_read, await certifications_read
     users = {u.id: u for u in people if u is not None}
     certs = {uid: [CertificationInfo(c.code, c.expires_on) for c in held] for uid, held in zip(ids, certifications)}
     staff_pairs: set[tuple[int, int]] = set()
@@ -269,6 +269,7 @@ async def evaluate(
     if not apps:
         return {}
     app_ids = [a.id for a in apps]
+    uploads_read = loaders.documents_of(ctx).load_many(app_ids)  # read beside the statements below
     programs = await programs_by_id(ctx, [a.program_id for a in apps])
     roles = await roles_of(ctx, apps)
     allocations: dict[int, list[tuple[str, int]]] = defaultdict(list)
@@ -281,7 +282,7 @@ async def evaluate(
                                  order_by=("accepted_at",)):
         terms[t.application_id] = t
     documents: dict[int, list[Document]] = defaultdict(list)
-    for app_id, uploads in zip(app_ids, await loaders.documents_of(ctx).load_many(app_ids)):
+    for app_id, uploads in zip(app_ids, await uploads_read):
         documents[app_id] = [d for d in uploads if not d.superseded]
     shown = set(other_people)
     if people:

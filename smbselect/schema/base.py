@@ -44,10 +44,24 @@ def ready_or(value: Any, shape: Callable[[Any], T], later: Callable[[], Awaitabl
     return resolve()  # type: ignore[return-value]
 
 
-def selected_names(info: Info) -> set[str]:
+# By the identity of a field's nodes (kept alive, so that their ids stay theirs): the
+# nodes of a cached document are the same objects in every request. Cleared when full.
+_SELECTED: dict[tuple[int, ...], tuple[list[FieldNode], frozenset[str]]] = {}
+_SELECTED_LIMIT = 4096
+
+
+def selected_names(info: Info) -> frozenset[str]:
     """Every field name selected at any depth below the current field, fragments included:
-    a page resolver's look-ahead (what to prefetch for its rows)."""
+    a page resolver's look-ahead (what to prefetch for its rows).
+
+    Walked once per field of a document, not per request: the same nodes always select the
+    same names (their fragments are the same document's)."""
     raw = info._raw_info
+    field_nodes = list(raw.field_nodes)
+    key = tuple(id(node) for node in field_nodes)
+    known = _SELECTED.get(key)
+    if known is not None:
+        return known[1]
     names: set[str] = set()
     seen_fragments: set[str] = set()
 
@@ -65,9 +79,13 @@ def selected_names(info: Info) -> set[str]:
                 fragment = raw.fragments.get(node.name.value)
                 walk(fragment.selection_set if fragment else None)
 
-    for field_node in raw.field_nodes:
+    for field_node in field_nodes:
         walk(field_node.selection_set)
-    return names
+    if len(_SELECTED) >= _SELECTED_LIMIT:
+        _SELECTED.clear()
+    found = frozenset(names)
+    _SELECTED[key] = (field_nodes, found)
+    return found
 
 
 @strawberry.interface(name="Node")
