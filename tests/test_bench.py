@@ -108,3 +108,18 @@ def test_rounds_alternate_and_the_table_shows_their_median(tiny: tuple[str, Mani
     assert f"| {sorted(ratios)[1]:.2f} |" in line  # the median of the rounds' ratios
     assert " ".join(f"{x:.2f}" for x in ratios) in line
     assert "ratio per round c=2" in table
+
+
+def test_the_instruction_count_runs_its_requests_on_both_servers(tiny: tuple[str, Manifest]) -> None:
+    """``python -m bench.instructions`` runs each side's requests (as valgrind's child),
+    failing loudly on an error answer, and refuses a --many that is not more than --few."""
+    url, _ = tiny
+    for extra in ([], ["--baseline"]):
+        done = subprocess.run([sys.executable, "-m", "bench.instructions", url, "one", "--child", "40", *extra],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "SMBSELECT_PLUGINS": "bench.second_program"})
+        assert done.returncode == 0, done.stderr[-2000:]
+    refused = subprocess.run([sys.executable, "-m", "bench.instructions", url, "me", "--few", "5", "--many", "5"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "--many must be more than --few" in refused.stderr
