@@ -99,3 +99,20 @@ async def test_a_batch_that_gives_up_leaves_no_waiter_hanging() -> None:
                                                     return_exceptions=True), 1)
     assert all(isinstance(r, ValueError) for r in results)
     assert loader.peek(1) is MISSING
+
+
+async def test_a_batch_that_failed_before_its_wait_began_is_asked_again() -> None:
+    """``load_many`` queues its keys when called; if their batch fails before the caller
+    awaits, the wait asks again (and reports that batch's error, if any), never a KeyError."""
+    source = Source(fail=True)
+    loader = BatchLoader(source)
+    read = loader.load_many([1, 2])
+    await asyncio.sleep(0.01)  # the batch ran and failed, nobody waiting
+    source.fail = False
+    assert await read == ["v1", "v2"]
+    source.fail = True
+    read = loader.load_many([3])
+    await asyncio.sleep(0.01)
+    with pytest.raises(LookupError):
+        await read
+    assert [sorted(b) for b in source.batches] == [[1, 2], [1, 2], [3], [3]]

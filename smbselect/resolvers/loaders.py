@@ -119,6 +119,9 @@ class BatchLoader(Generic[K, V]):
 
     async def _wait_many(self, keys: Sequence[K]) -> list[V]:
         values, in_flight = self._values, self._in_flight
+        failed = [key for key in dict.fromkeys(keys) if key not in values and key not in in_flight]
+        if failed:  # their batch failed before this wait began (nobody waited): asked again
+            self._queue(failed)
         batches = {id(batch): batch for key in keys if key not in values
                    for batch in (in_flight.get(key),) if batch is not None}
         if batches:  # one, but for keys still loading from an earlier turn
