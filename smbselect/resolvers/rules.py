@@ -249,9 +249,21 @@ async def roles_of(ctx: Context, apps: Sequence[Application]) -> dict[int, Roles
     return out
 
 
+@dataclass(frozen=True)
+class Parts:
+    """What :func:`evaluate` would read for a batch, read beforehand (in the statement of
+    ``evaluations.prefetch``): each application's allocations ``(role code, user id)`` in
+    order, its current terms acceptance, and the staff rows ``(user id, location id)`` of
+    the people allocated to those still editable."""
+
+    allocations: dict[int, list[tuple[str, int]]]
+    terms: dict[int, TermsAcceptance]
+    staff: set[tuple[int, int]]
+
+
 async def evaluate(
     ctx: Context, apps: Sequence[Application], *, submitted_too: bool = True, people: bool = False,
-    other_people: Iterable[int] = (),
+    other_people: Iterable[int] = (), parts: Parts | None = None,
 ) -> dict[int, Evaluation]:
     """Evaluate a batch of applications (a fixed number of queries and plugin calls).
 
@@ -265,6 +277,9 @@ async def evaluate(
     their ``unqualified``. The fields of a page pass False: a SUBMITTED application's
     blockers are INVALID_STATUS alone, so its people's certifications and staff rows (two
     statements, most of an approval queue page's database time) would be read for nothing.
+
+    ``parts``: the allocations, terms and staff rows, read already (the people and their
+    certifications are then in the request's loaders too): no statement is made for them.
     """
     if not apps:
         return {}
@@ -273,14 +288,18 @@ async def evaluate(
     programs = await programs_by_id(ctx, [a.program_id for a in apps])
     roles = await roles_of(ctx, apps)
     allocations: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for app_id, role_code, user_id in await pairs_where_in(
-        JobAllocation, "application_id", app_ids, ("application_id", "role_code", "user_id"), order_by=("id",)
-    ):
-        allocations[app_id].append((role_code, user_id))
     terms: dict[int, TermsAcceptance] = {}
-    for t in await rows_where_in(TermsAcceptance, "application_id", app_ids, extra='"withdrawn_at" IS NULL',
-                                 order_by=("accepted_at",)):
-        terms[t.application_id] = t
+    if parts is not None:
+        allocations.update(parts.allocations)
+        terms = parts.terms
+    else:
+        for app_id, role_code, user_id in await pairs_where_in(
+            JobAllocation, "application_id", app_ids, ("application_id", "role_code", "user_id"), order_by=("id",)
+        ):
+            allocations[app_id].append((role_code, user_id))
+        for t in await rows_where_in(TermsAcceptance, "application_id", app_ids, extra='"withdrawn_at" IS NULL',
+                                     order_by=("accepted_at",)):
+            terms[t.application_id] = t
     documents: dict[int, list[Document]] = defaultdict(list)
     for app_id, uploads in zip(app_ids, await uploads_read):
         documents[app_id] = [d for d in uploads if not d.superseded]
@@ -316,7 +335,7 @@ async def evaluate(
     # people), then each program's plugins add their blockers.
     checked = EDITABLE | {ApplicationStatus.SUBMITTED} if submitted_too else EDITABLE
     live = [ev for ev in evaluations.values() if ev.application.status in checked]
-    await _check_allocations(ctx, live)
+    await _check_allocations(ctx, live, parts.staff if parts is not None else None)
     for program_id, group in by_program.items():
         _, pdef = programs[program_id]
         editable = [ev for ev in live if ev.application.program_id == program_id]
@@ -326,8 +345,10 @@ async def evaluate(
     return evaluations
 
 
-async def _check_allocations(ctx: Context, evaluations: list[Evaluation]) -> None:
-    """Mark allocated people who no longer qualify (expired, left, deactivated)."""
+async def _check_allocations(ctx: Context, evaluations: list[Evaluation],
+                             staff: set[tuple[int, int]] | None = None) -> None:
+    """Mark allocated people who no longer qualify (expired, left, deactivated). ``staff``:
+    the people's staff rows, when read already."""
     need: dict[int, set[int]] = defaultdict(set)  # user -> locations where they must be staff
     for ev in evaluations:
         for _role, uid in ev.allocations:
@@ -335,7 +356,9 @@ async def _check_allocations(ctx: Context, evaluations: list[Evaluation]) -> Non
     if not need:
         return
     people = await candidates(ctx, need.keys())
-    staff_pairs = set(await pairs_where_in(LocationStaff, "user_id", list(need), ("user_id", "location_id")))
+    staff_pairs = staff if staff is not None else set(
+        await pairs_where_in(LocationStaff, "user_id", list(need), ("user_id", "location_id"))
+    )
     by_role: dict[tuple[str, JobRoleDef], list[tuple[Evaluation, CandidateInfo]]] = defaultdict(list)
     # One value per person and staff flag: a page allocates the same people again and again.
     made: dict[tuple[int, bool], CandidateInfo] = {}

@@ -348,7 +348,7 @@ async def prefetch_for(info: Info, rows: list[models.Application]) -> None:
     names = selected_names(info)
     if names & EVALUATED_FIELDS:
         await evaluations.prefetch(info.context, rows, people=bool(names & PEOPLE_FIELDS), events="events" in names,
-                                   emails="emails" in names)
+                                   emails="emails" in names, certifications="certifications" in names)
 
 
 def page_of(page: Page) -> ApplicationConnection:  # type: ignore[type-arg]

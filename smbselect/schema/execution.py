@@ -37,6 +37,7 @@ from typing import Any, NamedTuple, cast
 from graphql import (
     FragmentSpreadNode,
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLID,
     GraphQLLeafType,
@@ -525,6 +526,33 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return completed
 
         return get_completed()
+
+
+def speed_up_enums(schema: GraphQLSchema) -> None:
+    """Give each of strawberry's enum types a serializer that looks the member up.
+
+    strawberry's ``CustomGraphQLEnumType.coerce_output_value`` walks the enum's values and
+    compares ``.value`` with each (an ``enum`` descriptor call each time): an event's kind
+    and two statuses took some 16 of those calls. The name of every member is found once
+    here, by the member's identity (members are singletons, and ``Enum.__hash__`` is a
+    Python call); anything else (a plain string, a member of another enum) goes to
+    strawberry's serializer as before. ``tests/test_execution.py`` checks every member."""
+    for named in schema.type_map.values():
+        wrapped = getattr(named, "wrapped_cls", None)
+        if not isinstance(named, GraphQLEnumType) or wrapped is None:
+            continue
+        name_of_value: dict[Any, str] = {}
+        for name, value in named.values.items():
+            name_of_value.setdefault(value.value, name)
+        names = {id(member): name_of_value[member.value] for member in wrapped if member.value in name_of_value}
+        strawberry_way = named.coerce_output_value
+
+        def coerce(output_value: Any, names: dict[int, str] = names, slow: Any = strawberry_way) -> Any:
+            name = names.get(id(output_value))
+            return name if name is not None else slow(output_value)
+
+        named.coerce_output_value = coerce  # type: ignore[method-assign]
+        named.serialize = coerce  # type: ignore[method-assign]
 
 
 def _coerced(value: Any, leaf: _Leaf) -> Any:

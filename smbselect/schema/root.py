@@ -19,7 +19,7 @@ from smbselect.schema.auth import AuthMutation, AuthQuery
 from smbselect.schema.base import Info, Node
 from smbselect.schema.documents import Document, DocumentMutation
 from smbselect.schema.errors import shape_errors
-from smbselect.schema.execution import ExecutionContext
+from smbselect.schema.execution import ExecutionContext, speed_up_enums
 from smbselect.schema.invitations import Invitation, InvitationMutation, InvitationQuery
 from smbselect.schema.outbox import EmailMessage, OutboxMutation, OutboxQuery
 from smbselect.schema.pipeline import RequestPolicy
@@ -116,7 +116,7 @@ class Schema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
-    return Schema(
+    built = Schema(
         query=Query,
         mutation=Mutation,
         types=[User, Partner, Location, Program, EmailMessage, Application, Document, Invitation],
@@ -128,6 +128,8 @@ def build_schema() -> strawberry.Schema:
             partial(RequestPolicy, max_tokens=MAX_TOKENS, rules=LIMIT_RULES),
         ],
     )
+    speed_up_enums(built._schema)
+    return built
 
 
 schema = build_schema()
