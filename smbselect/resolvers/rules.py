@@ -262,15 +262,9 @@ class Parts:
 
 
 async def evaluate(
-    ctx: Context, apps: Sequence[Application], *, submitted_too: bool = True, people: bool = False,
-    other_people: Iterable[int] = (), parts: Parts | None = None,
+    ctx: Context, apps: Sequence[Application], *, submitted_too: bool = True, parts: Parts | None = None,
 ) -> dict[int, Evaluation]:
     """Evaluate a batch of applications (a fixed number of queries and plugin calls).
-
-    ``people``: also load every allocated person and the terms' acceptors (the page shows
-    them) through the request's loader, before the checks ask for some of them, with
-    ``other_people`` (the events' actors): one statement for all instead of one for the
-    checked, one for the rest and one for the actors.
 
     The allocations and the plugins' blockers are checked for the applications that can
     still be submitted, and for SUBMITTED ones when ``submitted_too``: an approval reads
@@ -303,11 +297,6 @@ async def evaluate(
     documents: dict[int, list[Document]] = defaultdict(list)
     for app_id, uploads in zip(app_ids, await uploads_read):
         documents[app_id] = [d for d in uploads if not d.superseded]
-    shown = set(other_people)
-    if people:
-        shown |= {uid for pairs in allocations.values() for _, uid in pairs} | {t.user_id for t in terms.values()}
-    if shown:
-        await loaders.user_by_id(ctx).load_many(sorted(shown))
 
     evaluations: dict[int, Evaluation] = {}
     by_program: dict[int, list[Application]] = defaultdict(list)
