@@ -87,6 +87,8 @@ async def test_builder_makes_what_tortoise_makes_for_every_table(app, world):  #
             ours = build(row)
             assert {k: _exact(v) for k, v in vars(ours).items()} == {k: _exact(v) for k, v in vars(theirs).items()}, model
             assert {k: type(v) for k, v in vars(ours).items()} == {k: type(v) for k, v in vars(theirs).items()}
+            again = build(row)  # SQLite's timestamps now come from the parsed ones remembered
+            assert {k: _exact(v) for k, v in vars(again).items()} == {k: _exact(v) for k, v in vars(theirs).items()}
 
 
 async def test_rows_where_in_as_the_query_builder(app, world):  # type: ignore[no-untyped-def]
