@@ -99,12 +99,13 @@ async def _read_together(ctx: Context, rows: list[Application], *, people: bool,
     ids = [row.id for row in rows]
     checked = [row.id for row in rows if row.status in EDITABLE]  # evaluate's checks (submitted_too=False)
     in_ids = f'"application_id" IN ({bundle.marks(len(ids))})'
+    current_terms = in_ids + ' AND "withdrawn_at" IS NULL'
     documents = loaders.documents_of(ctx)
     unread_documents = [i for i in ids if documents.peek(i) is loaders.MISSING]
     reads: dict[str, bundle.Read] = {
         "allocations": bundle.Read(JobAllocation, in_ids, tuple(ids), ("id",),
                                    ("application_id", "role_code", "user_id")),
-        "terms": bundle.Read(TermsAcceptance, in_ids + ' AND "withdrawn_at" IS NULL', tuple(ids), ("accepted_at",)),
+        "terms": bundle.Read(TermsAcceptance, current_terms, tuple(ids), ("accepted_at",)),
     }
     if unread_documents:
         reads["documents"] = bundle.Read(
@@ -120,8 +121,7 @@ async def _read_together(ctx: Context, rows: list[Application], *, people: bool,
     if allocated:
         sources.append((_ALLOCATED.format(bundle.marks(len(allocated))), allocated))
     if people:
-        sources.append(('SELECT "user_id" FROM "terms_acceptance" WHERE ' + in_ids + ' AND "withdrawn_at" IS NULL',
-                        ids))
+        sources.append(('SELECT "user_id" FROM "terms_acceptance" WHERE ' + current_terms, ids))
     if events:
         sources.append(('SELECT "actor_id" FROM "application_event" WHERE ' + in_ids, ids))
     if sources:
@@ -168,11 +168,8 @@ _ALLOCATED = 'SELECT "user_id" FROM "job_allocation" WHERE "application_id" IN (
 
 def _prime_groups(loader: loaders.BatchLoader[int, list[Any]], keys: list[int], rows: Any, key: str) -> None:
     """Prime each of ``keys`` with its rows (grouped by the attribute ``key``, in order)."""
-    groups: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
-        groups[getattr(row, key)].append(row)
-    for k in keys:
-        loader.prime(k, groups.get(k, []))
+    for k, group in zip(keys, loaders.grouped(rows, key, keys), strict=True):
+        loader.prime(k, group)
 
 
 # The same reads, answered only from what the request already holds: MISSING otherwise.

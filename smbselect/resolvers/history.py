@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from smbselect.context import Context
 from smbselect.db.enums import UserRole
 from smbselect.db.models import Application, ApplicationEvent, EmailMessage, User
@@ -15,10 +13,8 @@ def trails(ctx: Context) -> loaders.BatchLoader[int, list[ApplicationEvent]]:
     """Each application's events, oldest first, batched for the request."""
 
     async def batch(app_ids: list[int]) -> list[list[ApplicationEvent]]:
-        grouped: dict[int, list[ApplicationEvent]] = defaultdict(list)
-        for event in await rows_where_in(ApplicationEvent, "application_id", app_ids, order_by=("occurred_at", "id")):
-            grouped[event.application_id].append(event)
-        return [grouped[i] for i in app_ids]
+        rows = await rows_where_in(ApplicationEvent, "application_id", app_ids, order_by=("occurred_at", "id"))
+        return loaders.grouped(rows, "application_id", app_ids)
 
     return loaders.loader(ctx, "events", batch)
 
@@ -28,10 +24,8 @@ def mailboxes(ctx: Context) -> loaders.BatchLoader[int, list[EmailMessage]]:
     :func:`emails` answers partners without asking)."""
 
     async def batch(app_ids: list[int]) -> list[list[EmailMessage]]:
-        grouped: dict[int, list[EmailMessage]] = defaultdict(list)
-        for email in await rows_where_in(EmailMessage, "application_id", app_ids, order_by=("id",)):
-            grouped[email.application_id].append(email)
-        return [grouped[i] for i in app_ids]
+        rows = await rows_where_in(EmailMessage, "application_id", app_ids, order_by=("id",))
+        return loaders.grouped(rows, "application_id", app_ids)
 
     return loaders.loader(ctx, "emails", batch)
 

@@ -196,7 +196,9 @@ async def _by_id(model: type[Any], ids: list[int]) -> list[Any]:
     return [rows.get(i) for i in ids]
 
 
-async def _grouped(rows: Sequence[Any], key: str, ids: list[int]) -> list[list[Any]]:
+def grouped(rows: Sequence[Any], key: str, ids: Sequence[int]) -> list[list[Any]]:
+    """The rows of each of ``ids`` (by their attribute ``key``), in the rows' order; an
+    empty list for an id without rows."""
     groups: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         groups[getattr(row, key)].append(row)
@@ -218,7 +220,7 @@ def user_by_id(ctx: Context) -> BatchLoader[int, User | None]:
 def locations_of_partner(ctx: Context) -> BatchLoader[int, list[Location]]:
     async def batch(ids: list[int]) -> list[list[Location]]:
         rows = await rows_where_in(Location, "partner_id", ids, order_by=("name_fold", "id"))
-        return await _grouped(rows, "partner_id", ids)
+        return grouped(rows, "partner_id", ids)
 
     return loader(ctx, "locations_of_partner", batch)
 
@@ -257,7 +259,7 @@ def location_members(ctx: Context) -> BatchLoader[int, list[User]]:
 def certifications_of(ctx: Context) -> BatchLoader[int, list[Certification]]:
     async def batch(ids: list[int]) -> list[list[Certification]]:
         rows = await rows_where_in(Certification, "user_id", ids, order_by=("code",))
-        return await _grouped(rows, "user_id", ids)
+        return grouped(rows, "user_id", ids)
 
     return loader(ctx, "certifications_of", batch)
 
@@ -267,6 +269,6 @@ def documents_of(ctx: Context) -> BatchLoader[int, list[Document]]:
     Documents list shows them all; the rules look at the current ones)."""
     async def batch(ids: list[int]) -> list[list[Document]]:
         rows = await rows_where_in(Document, "application_id", ids, order_by=("uploaded_at", "id"))
-        return await _grouped(rows, "application_id", ids)
+        return grouped(rows, "application_id", ids)
 
     return loader(ctx, "documents_of", batch)
